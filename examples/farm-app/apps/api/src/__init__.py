@@ -1,0 +1,1 @@
+"""Harvest Market's API: a FastAPI app selling produce from local farms."""

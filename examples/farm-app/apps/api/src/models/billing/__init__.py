@@ -1,0 +1,1 @@
+"""Billing: invoices and the billing details they are addressed to."""

@@ -1,0 +1,1 @@
+"""One APIRouter per area; ``src.main`` mounts each under its ``/api/<area>`` prefix."""
