@@ -1,0 +1,3 @@
+from farmbuild.cli import entry
+
+entry()

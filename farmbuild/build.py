@@ -1,0 +1,143 @@
+"""One build: load config → discover the project → make task specs → run doit → report.
+
+:class:`Session` keeps the project, the task graph and the worker between builds, which is
+what ``farm watch`` re-invokes per batch of changes; ``farm build`` uses a session once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import runner
+from .errors import FarmbuildError, UsageError
+from .fsutil import remove_inside, write_internal
+from .graph import BuildContext, TaskGraph, make_graph
+from .lock import ProjectLock
+from .project import Project, discover
+from .report import BuildReport, CollectingReporter, TaskResult
+from .worker import Worker
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class BuildOptions:
+    tasks: list[str] = field(default_factory=list)
+    jobs: int = 0
+    always: bool = False
+    isolated: bool = False
+    lock_timeout_s: float = 120.0
+
+
+class Session:
+    """A project, its task graph and its worker, reusable across builds."""
+
+    def __init__(self, root: Path, *, isolated: bool = False, worker: Worker | None = None,
+                 lock_what: str = "farm build") -> None:
+        self.root = root
+        self.isolated = isolated
+        self._given_worker = worker
+        self.project: Project = discover(root)
+        self.ctx = BuildContext(self.project, worker=worker, isolated=isolated)
+        self.graph: TaskGraph = make_graph(self.ctx)
+        self.lock = ProjectLock(self.project.state_dir, what=lock_what)
+
+    def reload(self) -> None:
+        """Re-read config and sources and rebuild the task graph (files added/removed, config changed)."""
+        worker = self.ctx._worker if not self.isolated else self._given_worker
+        self.project = discover(self.project.root)
+        self.ctx = BuildContext(self.project, worker=worker, isolated=self.isolated)
+        self.graph = make_graph(self.ctx)
+
+    def resolve_selection(self, names: list[str]) -> list[str]:
+        """Task names/globs as given → doit task names; unknown names are a usage error."""
+        out: list[str] = []
+        basenames = {s.split(":", 1)[0] for s in self.graph.specs}
+        for name in names:
+            if name in self.graph.specs or name in basenames:
+                out.append(name)
+                continue
+            matched = [s for s in self.graph.specs if fnmatch.fnmatchcase(s, name)]
+            if not matched:
+                raise UsageError(f"unknown task {name!r}; `farm list` shows the tasks of this project")
+            out.extend(matched)
+        return out
+
+    def _cleanup_stale(self) -> list[str]:
+        """Delete files a previous build generated that no task produces any more."""
+        manifest = self.project.state_dir / MANIFEST
+        current = sorted({self.project.rel(t) for t in self.graph.targets})
+        try:
+            previous = json.loads(manifest.read_text("utf-8")).get("targets", [])
+        except (OSError, ValueError, AttributeError):
+            previous = []
+        removed = []
+        for rel in sorted(set(previous) - set(current)):
+            try:
+                if remove_inside(self.project.root, self.project.root / rel):
+                    removed.append(rel)
+            except FarmbuildError as exc:
+                log.warning("%s", exc)
+        write_internal(manifest, json.dumps({"targets": current}, indent=1) + "\n")
+        return removed
+
+    def build(self, options: BuildOptions | None = None,
+              on_result: Callable[[TaskResult], None] | None = None) -> BuildReport:
+        options = options or BuildOptions()
+        start = time.perf_counter()
+        selected = self.resolve_selection(options.tasks) if options.tasks else None
+        with self.lock:
+            errors: list[str] = []
+            note = runner.check_db(self.project.root)
+            if note:
+                log.warning("%s", note)
+            removed = self._cleanup_stale()
+            self.ctx.records.clear()
+            reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
+            try:
+                code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always)
+            finally:
+                if self.isolated and self.ctx.has_worker:
+                    self.ctx.worker().close()
+            if code not in (0, 1):
+                errors.extend(reporter.runtime_errors or [f"doit stopped with exit code {code}"])
+        results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
+        return BuildReport(results, time.perf_counter() - start, removed, errors)
+
+    def _enrich(self, on_result: Callable[[TaskResult], None] | None) -> Callable[[TaskResult], None]:
+        """Fill a result from the action's own record (written files, structured error)."""
+
+        def enrich(result: TaskResult) -> None:
+            rec = self.ctx.records.get(result.id)
+            if rec is not None:
+                result.written = rec.written
+                if rec.error is not None:
+                    result.error = str(rec.error)
+                    result.file = getattr(rec.error, "file", None)
+                    result.line = getattr(rec.error, "line", None)
+            if on_result:
+                on_result(result)
+
+        return enrich
+
+    def close(self) -> None:
+        if self.ctx.has_worker and self._given_worker is None:
+            self.ctx.worker().close()
+
+
+def build(root: Path, options: BuildOptions | None = None,
+          on_result: Callable[[TaskResult], None] | None = None) -> BuildReport:
+    """One ``farm build``."""
+    session = Session(root, isolated=True)
+    try:
+        return session.build(options, on_result)
+    finally:
+        session.close()

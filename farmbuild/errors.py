@@ -1,0 +1,127 @@
+"""Every error farmbuild reports to a user.
+
+Exception tree::
+
+    FarmbuildError                 exit code 1 unless the subclass says otherwise
+    ├── UsageError                 exit 2: bad command-line arguments
+    ├── ConfigError                exit 2: farm.toml / [tool.farm] is invalid (file, key path, expected form)
+    ├── ProjectError               exit 2: the project layout is missing or inconsistent
+    ├── UserCodeError              the user's Python code failed (file:line, what to do)
+    │   └── WorkerTimeout          importing/running user code did not finish in time
+    ├── SchemaError                a model cannot be turned into a schema
+    ├── TemplateError              a codegen template failed to render
+    ├── OutsideProjectError        a write or delete would land outside the project root
+    ├── LockError                  another farmbuild process holds the project lock
+    └── TaskError                  a task failed for a reason that is not the user's code
+
+Each class builds its message from structured fields, so every message names where the
+problem is and what to do about it (jinja's ``TemplateSyntaxError(message, lineno, filename)``
+is the model).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+
+class FarmbuildError(Exception):
+    """Root of every error farmbuild raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(FarmbuildError):
+    exit_code = 2
+
+
+class ConfigError(FarmbuildError):
+    """``farm.toml`` (or ``[tool.farm]``) is invalid.
+
+    >>> str(ConfigError("farm.toml", "development.hot_reload.debounce_ms", "expected an integer", line=12))
+    'farm.toml:12: development.hot_reload.debounce_ms: expected an integer'
+    """
+
+    exit_code = 2
+
+    def __init__(self, file: str | Path, key: str | None, problem: str, *, line: int | None = None) -> None:
+        self.file = str(file)
+        self.key = key
+        self.problem = problem
+        self.line = line
+        where = self.file if line is None else f"{self.file}:{line}"
+        message = f"{where}: {key}: {problem}" if key else f"{where}: {problem}"
+        super().__init__(message)
+
+
+class ProjectError(FarmbuildError):
+    exit_code = 2
+
+
+class UserCodeError(FarmbuildError):
+    """The user's code failed while farmbuild imported or ran it.
+
+    ``file`` is project-relative when it lies inside the project.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.file = file
+        self.line = line
+        self.hint = hint
+        self.detail = detail
+        where = ""
+        if file:
+            where = f"{file}:{line}: " if line else f"{file}: "
+        message = f"{where}{problem}"
+        if hint:
+            message += f" ({hint})"
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"problem": self.problem, "file": self.file, "line": self.line, "hint": self.hint}
+
+
+class WorkerTimeout(UserCodeError):
+    pass
+
+
+class SchemaError(FarmbuildError):
+    pass
+
+
+class TemplateError(FarmbuildError):
+    pass
+
+
+class OutsideProjectError(FarmbuildError):
+    def __init__(self, path: str | Path, root: str | Path, what: str = "write") -> None:
+        self.path = str(path)
+        self.root = str(root)
+        super().__init__(
+            f"refusing to {what} {self.path!s}: it lies outside the project root {self.root!s}"
+            " (a name from a model, route or manifest tried to escape; rename it)"
+        )
+
+
+class LockError(FarmbuildError):
+    exit_code = 1
+
+
+class TaskError(FarmbuildError):
+    pass

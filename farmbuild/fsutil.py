@@ -1,0 +1,127 @@
+"""The one way farmbuild writes and deletes files.
+
+Every target goes through :func:`write_if_changed`: the path is checked to lie inside the
+project root (resolving symlinks, so a symlinked directory cannot smuggle a write out),
+the bytes are compared with what is there, and only a real change is written, to a
+temporary file in the same directory that is then ``os.replace``d over the target. A kill
+at any point leaves the target entirely old or entirely new, and an unchanged output keeps
+its mtime, so Vite and uvicorn are not woken for nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutsideProjectError
+
+log = logging.getLogger(__name__)
+
+
+def ensure_inside(root: Path, path: Path, what: str = "write") -> Path:
+    """Return ``path`` resolved, or raise :class:`OutsideProjectError` if it escapes ``root``.
+
+    NUL bytes and paths that climb out (``..``, absolute, through symlinks) are refused.
+    """
+    text = str(path)
+    if "\x00" in text:
+        raise OutsideProjectError(text.replace("\x00", "\\x00"), root, what)
+    root_r = root.resolve()
+    full = path if path.is_absolute() else root_r / path
+    # resolve the parent (which must exist or be created inside root) and keep the name,
+    # so a dangling symlink target name is still checked through its directory
+    resolved = full.resolve()
+    try:
+        resolved.relative_to(root_r)
+    except ValueError:
+        raise OutsideProjectError(full, root_r, what) from None
+    return resolved
+
+
+def md5_bytes(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def md5_file(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.file_digest(fh, "md5").hexdigest()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".farmtmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_if_changed(root: Path, path: Path, content: str | bytes) -> bool:
+    """Atomically write ``content`` to ``path`` (inside ``root``) unless it already holds it.
+
+    Returns True when the file was written.
+    """
+    target = ensure_inside(root, path)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        with open(target, "rb") as fh:
+            if fh.read(len(data) + 1) == data:
+                return False
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        pass
+    # re-check the parent after creating it: a symlinked directory on the way must not lead out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_inside(root, target.parent)
+    _atomic_write(target, data)
+    log.debug("wrote %s", target)
+    return True
+
+
+def remove_inside(root: Path, path: Path, *, prune_empty_dirs: bool = True) -> bool:
+    """Delete a generated file inside ``root``; empty parent directories go too (up to root)."""
+    target = ensure_inside(root, path, what="delete")
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    if prune_empty_dirs:
+        root_r = root.resolve()
+        parent = target.parent
+        while parent != root_r and root_r in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+    return True
+
+
+def write_internal(path: Path, content: str | bytes) -> bool:
+    """Atomic write-if-changed for farmbuild's own state files (``.farm/``)."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    _atomic_write(path, data)
+    return True

@@ -1,0 +1,139 @@
+"""The task graph: specs from every kind, indexes over them, and the build context the
+task actions run in."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import FarmbuildError, UserCodeError
+from .project import Project
+from .tasks import KINDS
+from .tasks.spec import TaskSpec
+from .worker import Worker, shared_worker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskRecord:
+    """What one task execution did (filled in by the action wrapper)."""
+
+    id: str
+    kind: str
+    duration_s: float
+    written: list[str]
+    error: FarmbuildError | None
+
+
+class BuildContext:
+    """What task actions can reach: the project, the worker, and a record of what they did."""
+
+    def __init__(self, project: Project, *, worker: Worker | None = None, isolated: bool = False) -> None:
+        self.project = project
+        self.isolated = isolated
+        self._worker = worker
+        self.records: dict[str, TaskRecord] = {}
+        self._lock = threading.Lock()
+
+    def worker(self) -> Worker:
+        if self._worker is None:
+            cfg = self.project.config.worker
+            self._worker = shared_worker(
+                self.project.sys_path,
+                [self.project.backend_root, *self.project.plugin_dirs],
+                self.project.root,
+                timeout_s=cfg.timeout_s,
+                max_memory_mb=cfg.max_memory_mb,
+            )
+        return self._worker
+
+    @property
+    def has_worker(self) -> bool:
+        return self._worker is not None
+
+    def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None) -> None:
+        if isinstance(error, UserCodeError) and getattr(error, "kind", None) == "circular" and error.file:
+            cycle = self._cycle_for(error.file)
+            if cycle:
+                error.hint = "circular import: " + " -> ".join(cycle)
+                error.message = f"{error.file}:{error.line}: {error.problem} ({error.hint})" if error.line else error.message
+        with self._lock:
+            self.records[spec.id] = TaskRecord(spec.id, spec.kind.value, duration_s, written, error)
+
+    def _cycle_for(self, rel: str) -> list[str] | None:
+        mod = self.project.graph.by_path.get((self.project.root / rel).resolve())
+        return self.project.graph.find_cycle(mod) if mod else None
+
+
+@dataclass
+class TaskGraph:
+    specs: dict[str, TaskSpec]
+    _by_file: dict[Path, set[str]] = field(default_factory=dict)
+    _by_target: dict[Path, str] = field(default_factory=dict)
+    _dependents: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for sid, spec in self.specs.items():
+            for t in spec.targets:
+                self._by_target[t.resolve()] = sid
+        for sid, spec in self.specs.items():
+            for f in spec.file_dep:
+                self._by_file.setdefault(f.resolve(), set()).add(sid)
+                producer = self._by_target.get(f.resolve())
+                if producer:
+                    self._dependents.setdefault(producer, set()).add(sid)
+            for dep in spec.task_dep:
+                for target in self._expand(dep):
+                    self._dependents.setdefault(target, set()).add(sid)
+
+    def _expand(self, name: str) -> list[str]:
+        if name in self.specs:
+            return [name]
+        return [s for s in self.specs if s.split(":", 1)[0] == name]
+
+    @property
+    def targets(self) -> set[Path]:
+        return set(self._by_target)
+
+    def producer(self, path: Path) -> str | None:
+        return self._by_target.get(path.resolve())
+
+    def direct(self, paths: Iterable[Path]) -> set[str]:
+        """Tasks that have one of ``paths`` as a file_dep (the reverse index)."""
+        out: set[str] = set()
+        for p in paths:
+            out |= self._by_file.get(Path(p).resolve(), set())
+        return out
+
+    def downstream(self, task_ids: Iterable[str]) -> set[str]:
+        """The tasks and everything that (transitively) consumes their targets or depends on them."""
+        seen = set(task_ids)
+        stack = list(seen)
+        while stack:
+            for d in self._dependents.get(stack.pop(), ()):
+                if d not in seen:
+                    seen.add(d)
+                    stack.append(d)
+        return seen
+
+    def affected(self, paths: Iterable[Path]) -> set[str]:
+        return self.downstream(self.direct(paths))
+
+    def ordered(self, ids: Iterable[str]) -> list[str]:
+        """``ids`` in graph order (producers before consumers), for display."""
+        wanted = set(ids)
+        return [s for s in self.specs if s in wanted]
+
+
+def make_graph(ctx: BuildContext) -> TaskGraph:
+    specs: dict[str, TaskSpec] = {}
+    for kind in KINDS:
+        for spec in kind(ctx):
+            if spec.id in specs:
+                raise FarmbuildError(f"two tasks are named {spec.id}; rename one of the modules behind them")
+            specs[spec.id] = spec
+    return TaskGraph(specs)

@@ -1,0 +1,116 @@
+"""Running the task graph through doit, in process.
+
+Same engine as plain ``doit`` (``DoitMain`` with a loader), with farmbuild's settings:
+the sqlite3 backend (dbm cannot be opened by two processes: doit issues 121/248/380, and
+``farm watch`` plus a manual ``doit`` is normal), the MD5 checker, ``--continue`` so one
+broken module does not stop unrelated tasks, and a collecting reporter.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from doit.cmd_base import TaskLoader2
+from doit.doit_cmd import DoitMain
+from doit.loader import generate_tasks
+
+from .graph import BuildContext, TaskGraph
+from .report import CollectingReporter
+
+log = logging.getLogger(__name__)
+
+DB_NAME = ".doit.db"
+
+
+def doit_config(root: Path) -> dict[str, Any]:
+    return {
+        "dep_file": str(root / DB_NAME),
+        "backend": "sqlite3",
+        "check_file_uptodate": "md5",
+        "verbosity": 0,
+    }
+
+
+def check_db(root: Path) -> str | None:
+    """Set aside a doit DB that is not a readable sqlite database; return a message if so.
+
+    A truncated or garbage ``.doit.db`` would otherwise stop every build with doit's error;
+    losing it only costs one full (still incremental-by-content) rebuild.
+    """
+    path = root / DB_NAME
+    if not path.exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            conn.execute("select count(*) from doit").fetchone()
+            row = conn.execute("pragma quick_check").fetchone()
+            if row and row[0] != "ok":
+                raise sqlite3.DatabaseError(row[0])
+        finally:
+            conn.close()
+        return None
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc) and path.stat().st_size == 0:
+            return None  # an empty file: sqlite makes it a fresh database
+        bad = exc
+    except sqlite3.DatabaseError as exc:
+        bad = exc
+    n = 1
+    while (aside := path.with_name(f"{DB_NAME}.corrupt-{n}")).exists():
+        n += 1
+    shutil.move(str(path), aside)
+    for suffix in ("-journal", "-wal", "-shm"):
+        extra = path.with_name(DB_NAME + suffix)
+        if extra.exists():
+            extra.unlink()
+    return f"{DB_NAME} was unreadable ({bad}); moved it to {aside.name} and rebuilding from the sources"
+
+
+class _Loader(TaskLoader2):
+    def __init__(self, dicts: list[dict[str, Any]], config: dict[str, Any]) -> None:
+        super().__init__()
+        self._dicts = dicts
+        self._config = config
+
+    def setup(self, opt_values: Any) -> None:
+        pass
+
+    def load_doit_config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+    def load_tasks(self, cmd: Any, pos_args: Any) -> list[Any]:
+        return list(generate_tasks("farm", (d for d in self._dicts)))
+
+
+def run(
+    graph: TaskGraph,
+    ctx: BuildContext,
+    selected: list[str] | None,
+    reporter: CollectingReporter,
+    *,
+    jobs: int = 0,
+    always: bool = False,
+) -> int:
+    """Run ``selected`` tasks (all when None) and their dependencies. Returns doit's exit code."""
+    dicts = [spec.to_doit(ctx) for spec in graph.specs.values()]
+    config = doit_config(ctx.project.root)
+    config["reporter"] = reporter
+    config["outfile"] = io.StringIO()
+    args = ["run", "--continue"]
+    if jobs > 1:
+        args += ["-n", str(jobs), "-P", "process"]
+    if always:
+        args.append("--always-execute")
+    args += list(selected or [])
+    main = DoitMain(_Loader(dicts, config), config_filenames=())
+    code = main.run(args)
+    out = config["outfile"].getvalue().strip()
+    if out:
+        log.debug("doit: %s", out)
+    return int(code)

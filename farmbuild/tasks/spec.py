@@ -1,0 +1,156 @@
+"""Typed task specs, converted to doit's dicts in one place (:meth:`TaskSpec.to_doit`).
+
+A task's key is everything that shapes its output: its ``file_dep`` (the inputs, the
+templates), ``config`` (a fingerprint of the config sections it reads plus the farmbuild
+version, through doit's ``config_changed``) and the content of its targets as last written
+(so a hand-edited or truncated generated file is restored by the next build).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from doit.exceptions import TaskFailed
+from doit.tools import config_changed
+
+from ..errors import FarmbuildError
+from ..fsutil import ensure_inside, md5_bytes, md5_file, write_if_changed
+
+if TYPE_CHECKING:
+    from ..graph import BuildContext
+
+log = logging.getLogger(__name__)
+
+
+class TaskKind(str, Enum):
+    """Every kind of task farmbuild runs (the doit basename)."""
+
+    SCHEMA = "schema"
+    TYPES = "types"
+    TYPES_INDEX = "types-index"
+    OPENAPI_FRAGMENT = "openapi"  # openapi:<route module>
+    OPENAPI = "openapi-merge"
+    CLIENT = "client"
+    CLIENT_INDEX = "client-index"
+    HOOKS = "hooks"
+    HOOKS_INDEX = "hooks-index"
+    PYCLIENT = "pyclient"
+    DB = "db"
+    DB_APPLY = "db-apply"
+    AI = "ai"
+    PLUGINS = "plugins"
+    NOTIFY_FRONTEND = "notify-frontend"
+    NOTIFY_BACKEND = "notify-backend"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+Outputs = Mapping[Path, "str | bytes"]
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One doit task, typed.
+
+    ``action`` returns the content of every target (``{path: text}``) — the spec writes them
+    through the single write helper — or ``None`` for side-effect tasks without targets.
+    Raising a :class:`~farmbuild.errors.FarmbuildError` fails the task with that message;
+    the previous outputs stay as they were.
+    """
+
+    kind: TaskKind
+    name: str | None
+    action: Callable[[], Outputs | None]
+    file_dep: tuple[Path, ...] = ()
+    targets: tuple[Path, ...] = ()
+    task_dep: tuple[str, ...] = ()
+    config: str | None = None  # fingerprint for config_changed
+    config_sections: tuple[str, ...] = ()  # which sections the fingerprint covers (for `farm explain`)
+    always: bool = False  # side-effect tasks that run whenever selected
+    verify_targets: bool = True
+    doc: str = ""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind.value}:{self.name}" if self.name else self.kind.value
+
+    def to_doit(self, ctx: "BuildContext") -> dict[str, Any]:
+        uptodate: list[Any] = []
+        if self.config is not None:
+            uptodate.append(config_changed(self.config))
+        if self.targets and self.verify_targets:
+            uptodate.append(_TargetsIntact(ctx.project.root))
+        if self.always:
+            uptodate.append(False)
+        d: dict[str, Any] = {
+            "basename": self.kind.value,
+            "actions": [(_run, [self, ctx])],
+            "file_dep": [str(p) for p in self.file_dep],
+            "targets": [str(p) for p in self.targets],
+            "task_dep": list(self.task_dep),
+            "uptodate": uptodate,
+            "doc": self.doc or self.id,
+            "verbosity": 0,
+        }
+        if self.name:
+            d["name"] = self.name
+        return d
+
+
+class _TargetsIntact:
+    """doit uptodate check: every target still holds the bytes this task last wrote."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __call__(self, task: Any, values: dict[str, Any]) -> bool:
+        saved = values.get("md5") if values else None
+        if not isinstance(saved, dict):
+            return False
+        for rel, digest in saved.items():
+            if md5_file(self.root / rel) != digest:
+                return False
+        return True
+
+
+def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
+    start = time.perf_counter()
+    try:
+        outputs = spec.action()
+        written: list[str] = []
+        md5: dict[str, str] = {}
+        if outputs is not None:
+            declared = {p.resolve() for p in spec.targets}
+            missing = declared - {Path(p).resolve() for p in outputs}
+            if missing:
+                raise FarmbuildError(
+                    f"{spec.id} produced no content for {', '.join(sorted(ctx.project.rel(p) for p in missing))}"
+                    " (a task must write every target it declares)"
+                )
+            for path, content in sorted(outputs.items(), key=lambda kv: str(kv[0])):
+                path = Path(path)
+                if path.resolve() not in declared:
+                    raise FarmbuildError(f"{spec.id} tried to write {ctx.project.rel(path)}, which it does not declare")
+                ensure_inside(ctx.project.root, path)
+                data = content.encode("utf-8") if isinstance(content, str) else content
+                if write_if_changed(ctx.project.root, path, data):
+                    written.append(ctx.project.rel(path))
+                md5[ctx.project.rel(path)] = md5_bytes(data)
+        ctx.record(spec, time.perf_counter() - start, written, None)
+        return {"md5": md5}
+    except FarmbuildError as exc:
+        ctx.record(spec, time.perf_counter() - start, [], exc)
+        return TaskFailed(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, traceback with -v
+        log.debug("%s crashed", spec.id, exc_info=True)
+        err = FarmbuildError(f"{spec.id}: internal error {type(exc).__name__}: {exc} (run with -v for the traceback)")
+        ctx.record(spec, time.perf_counter() - start, [], err)
+        return TaskFailed(str(err))

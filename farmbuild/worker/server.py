@@ -1,0 +1,322 @@
+"""The worker process: imports user code and answers jobs, staying warm between them.
+
+Started by :class:`farmbuild.worker.client.Worker` as ``python -m farmbuild.worker``.
+Frames arrive on stdin and answers leave on a private copy of the original stdout; fd 1 is
+pointed at stderr so a ``print`` in user code cannot corrupt the protocol.
+
+Before every job the worker compares the files of the local modules it has imported with
+what it imported, and drops each changed module and every local module that imports it,
+transitively (pydantic classes and FastAPI apps hold references to the classes they were
+built from, so importers must be re-executed too). Modules from site-packages stay loaded:
+that, plus pydantic and FastAPI being imported once, is what makes the worker warm.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from . import protocol
+
+OPS: dict[str, Callable[..., Any]] = {}
+
+
+def op(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        OPS[name] = fn
+        return fn
+
+    return register
+
+
+class State:
+    def __init__(self) -> None:
+        self.roots: list[Path] = []
+        self.scan: list[Path] = []
+        self.project_root: Path = Path.cwd()
+        # module name -> (path, mtime_ns, size, md5) at import time
+        self.seen: dict[str, tuple[str, int, int, str]] = {}
+        self.imports_cache: dict[tuple[str, str], list[str]] = {}
+        self.jobs = 0
+
+
+STATE = State()
+_SKIP_PARTS = {"site-packages", "dist-packages", ".venv", "venv", "node_modules", "__pycache__"}
+
+
+def _is_local(path: str | None) -> bool:
+    if not path:
+        return False
+    p = Path(path)
+    if _SKIP_PARTS.intersection(p.parts):
+        return False
+    return any(p.is_relative_to(s) for s in STATE.scan)
+
+
+def _md5(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.md5(fh.read()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _local_modules() -> dict[str, str]:
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        f = getattr(mod, "__file__", None)
+        if f and _is_local(f):
+            out[name] = f
+    return out
+
+
+def _record_loaded() -> None:
+    for name, f in _local_modules().items():
+        if name in STATE.seen and STATE.seen[name][0] == f:
+            continue
+        try:
+            st = os.stat(f)
+        except OSError:
+            continue
+        STATE.seen[name] = (f, st.st_mtime_ns, st.st_size, _md5(f))
+
+
+def _imports_of(name: str, path: str, md5: str) -> list[str]:
+    key = (name, md5)
+    hit = STATE.imports_cache.get(key)
+    if hit is not None:
+        return hit
+    from farmbuild.importgraph import parse_imports
+
+    try:
+        refs = parse_imports(Path(path).read_bytes(), name, path.endswith("__init__.py"))
+    except (OSError, SyntaxError, ValueError):
+        refs = []
+    mods: list[str] = []
+    for r in refs:
+        mods.append(r.module)
+        mods.extend(f"{r.module}.{n}" for n in r.names)
+    STATE.imports_cache[key] = mods
+    return mods
+
+
+def invalidate(extra_changed: list[str] | None = None) -> list[str]:
+    """Drop changed local modules and their local importers; return the dropped names."""
+    changed: set[str] = set()
+    for name, (path, mtime, size, md5) in list(STATE.seen.items()):
+        try:
+            st = os.stat(path)
+        except OSError:
+            changed.add(name)
+            continue
+        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+            new_md5 = _md5(path)
+            if new_md5 != md5:
+                changed.add(name)
+            else:
+                STATE.seen[name] = (path, st.st_mtime_ns, st.st_size, md5)
+    for f in extra_changed or ():
+        for name, entry in STATE.seen.items():
+            if entry[0] == f:
+                changed.add(name)
+    if not changed:
+        return []
+    # reverse edges among loaded local modules (a module depends on its packages too)
+    loaded = {n: e for n, e in STATE.seen.items() if n in sys.modules}
+    rdeps: dict[str, set[str]] = {}
+    for name, (path, _, _, md5) in loaded.items():
+        deps = set(_imports_of(name, path, md5))
+        parts = name.split(".")
+        deps.update(".".join(parts[:i]) for i in range(1, len(parts)))
+        for dep in deps:
+            # `from a.b import c` may name module a.b.c or attribute c; both ends count
+            dparts = dep.split(".")
+            for i in range(1, len(dparts) + 1):
+                rdeps.setdefault(".".join(dparts[:i]), set()).add(name)
+    drop = set(changed)
+    stack = list(changed)
+    while stack:
+        for r in rdeps.get(stack.pop(), ()):
+            if r not in drop:
+                drop.add(r)
+                stack.append(r)
+    # A package is only dropped when its own file changed or it imports something dropped;
+    # dropping a submodule must also remove the attribute its parent package holds.
+    for name in sorted(drop):
+        sys.modules.pop(name, None)
+        STATE.seen.pop(name, None)
+        parent, _, child = name.rpartition(".")
+        if parent and parent in sys.modules and getattr(sys.modules[parent], child, None) is not None:
+            try:
+                delattr(sys.modules[parent], child)
+            except AttributeError:
+                pass
+    importlib.invalidate_caches()
+    return sorted(drop)
+
+
+def describe_exception(exc: BaseException) -> dict[str, Any]:
+    """file:line (project-relative), the problem and a hint for an exception from user code."""
+    root = STATE.project_root
+
+    def rel(path: str | None) -> str | None:
+        if not path:
+            return None
+        try:
+            return Path(path).resolve().relative_to(root).as_posix()
+        except (ValueError, OSError):
+            return path
+
+    if isinstance(exc, SyntaxError):
+        msg = exc.msg or "invalid syntax"
+        hint = None
+        if "unicode error" in msg or "codec can't decode" in msg or isinstance(exc, UnicodeDecodeError):
+            hint = "the file is not valid UTF-8: save it as UTF-8"
+        elif isinstance(exc, (IndentationError, TabError)):
+            hint = "fix the indentation"
+        else:
+            hint = "fix the syntax error; the last good outputs are kept"
+        return {"kind": "syntax", "problem": f"{type(exc).__name__}: {msg}", "file": rel(exc.filename),
+                "line": exc.lineno, "hint": hint}
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if _is_local(f.filename)]
+    frame = user[-1] if user else None
+    text = str(exc)
+    if frames and (not user or user[-1] is not frames[-1]):
+        # raised inside a library: say where, but point the user at their own line
+        last = frames[-1]
+        text = f"{text} (raised in {Path(last.filename).name}:{last.lineno})"
+    lines = text.splitlines()
+    if len(lines) > 12:
+        text = "\n".join(lines[:12] + [f"... ({len(lines) - 12} more lines)"])
+    problem = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    kind = "exception"
+    hint = None
+    if isinstance(exc, ImportError) and ("partially initialized module" in text or "circular import" in text):
+        kind = "circular"
+        hint = "circular import: move the shared definitions into a module both can import"
+    elif isinstance(exc, ModuleNotFoundError):
+        kind = "import"
+        missing = getattr(exc, "name", None) or ""
+        top = missing.split(".")[0]
+        if not any((Path(r) / top).exists() or (Path(r) / f"{top}.py").exists() for r in STATE.roots):
+            hint = f"install '{top}' in the environment farmbuild runs in, or fix the import"
+        else:
+            hint = "the module path is wrong: imports are resolved from backend.root"
+    elif isinstance(exc, ImportError):
+        kind = "import"
+        hint = "fix the import"
+    else:
+        hint = "fix the error raised while importing; the last good outputs are kept"
+    return {"kind": kind, "problem": problem, "file": rel(frame.filename) if frame else None,
+            "line": frame.lineno if frame else None, "hint": hint}
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@op("init")
+def _init(roots: list[str], scan: list[str], project_root: str, preload: list[str] | None = None) -> dict[str, Any]:
+    STATE.roots = [Path(r) for r in roots]
+    STATE.scan = [Path(s) for s in scan]
+    STATE.project_root = Path(project_root)
+    for r in reversed(roots):
+        if r not in sys.path:
+            sys.path.insert(0, r)
+    for name in preload or ():
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    return {"pid": os.getpid(), "python": sys.version.split()[0]}
+
+
+@op("ping")
+def _ping() -> str:
+    return "pong"
+
+
+@op("schema")
+def _schema(module: str, source: str) -> dict[str, Any]:
+    from .schema_op import extract
+
+    return extract(module, source)
+
+
+@op("sleep")
+def _sleep(seconds: float) -> None:  # used by tests of the timeout path
+    time.sleep(seconds)
+
+
+def _load_ops() -> None:
+    """Ops contributed by other parts of farmbuild register themselves on import."""
+    for mod in ("farmbuild.worker.ops",):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def main() -> None:
+    proto_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # user prints go to stderr
+    sys.stdout = sys.stderr
+    in_fd = sys.stdin.fileno()
+    _load_ops()
+    while True:
+        try:
+            req = protocol.recv(in_fd)
+        except protocol.ProtocolEOF:
+            return
+        except (KeyboardInterrupt, BrokenPipeError):
+            return
+        rid = req.get("id")
+        name = req.get("op")
+        args = req.get("args") or {}
+        dropped: list[str] = []
+        fn = OPS.get(name)
+        if fn is None:
+            reply = {"id": rid, "ok": False, "error": {"kind": "protocol", "problem": f"unknown worker op {name!r}"}}
+            protocol.send(proto_out, reply)
+            continue
+        try:
+            if name != "init":
+                dropped = invalidate(req.get("changed"))
+            result = fn(**args)
+            reply = {"id": rid, "ok": True, "result": result}
+        except SystemExit as exc:
+            err = describe_exception(exc)
+            err["problem"] = f"SystemExit({exc.code!r}) raised while importing user code"
+            reply = {"id": rid, "ok": False, "error": err}
+        except Exception as exc:  # noqa: BLE001 - every user error becomes a structured reply
+            err = describe_exception(exc)
+            definition_file = getattr(exc, "file", None)
+            if definition_file and getattr(exc, "line", None) and type(exc).__name__ == "DefinitionError":
+                err.update({"kind": "definition", "problem": str(exc), "file": definition_file,
+                            "line": exc.line, "hint": "fix the model definition"})
+            reply = {"id": rid, "ok": False, "error": err}
+        finally:
+            _record_loaded()
+        STATE.jobs += 1
+        reply["rss_mb"] = round(_rss_mb(), 1)
+        reply["dropped"] = dropped
+        try:
+            protocol.send(proto_out, reply)
+        except BrokenPipeError:
+            return
+
