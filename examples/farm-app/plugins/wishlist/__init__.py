@@ -1,0 +1,1 @@
+"""Wishlist plugin: shoppers keep a list of products to buy later."""
