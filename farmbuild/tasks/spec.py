@@ -35,7 +35,7 @@ class TaskKind(str, Enum):
     TYPES = "types"
     TYPES_INDEX = "types-index"
     OPENAPI_FRAGMENT = "openapi"  # openapi:<route module>
-    OPENAPI = "openapi-merge"
+    OPENAPI = "openapi-json"  # the merged document (doit reserves the bare basename for the group)
     CLIENT = "client"
     CLIENT_INDEX = "client-index"
     HOOKS = "hooks"
