@@ -107,6 +107,9 @@ def _class_info(cls: Any) -> dict[str, Any]:
     return info
 
 
+class_info = _class_info  # public name for other worker ops
+
+
 def enum_members(cls: type[enum.Enum]) -> list[list[Any]]:
     """``[[name, value], ...]`` in definition order (aliases included once, by their canonical name)."""
     out = []

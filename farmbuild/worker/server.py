@@ -306,9 +306,10 @@ def main() -> None:
         except Exception as exc:  # noqa: BLE001 - every user error becomes a structured reply
             err = describe_exception(exc)
             definition_file = getattr(exc, "file", None)
-            if definition_file and getattr(exc, "line", None) and type(exc).__name__ == "DefinitionError":
+            if definition_file and type(exc).__name__ == "DefinitionError":
                 err.update({"kind": "definition", "problem": str(exc), "file": definition_file,
-                            "line": exc.line, "hint": "fix the model definition"})
+                            "line": getattr(exc, "line", None),
+                            "hint": getattr(exc, "hint", None) or "fix the model definition"})
             reply = {"id": rid, "ok": False, "error": err}
         finally:
             _record_loaded()

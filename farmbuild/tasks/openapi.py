@@ -1,0 +1,159 @@
+"""``openapi:<route module>`` fragments and ``openapi-json``, the app's merged OpenAPI document.
+
+Each route module gets a fragment (``.farm/openapi/<key>.json``): the worker imports the app
+and runs FastAPI's own ``get_openapi`` over the routes whose endpoint is defined in that module,
+so an edit to one router re-runs one fragment, not ``app.openapi()`` for the whole app. The
+routes of no route module (defined in the app module itself, or in a plugin or a library) and
+the document's own keys (info, servers, tags) are the app fragment ``openapi:_app``.
+
+``openapi-json`` merges the fragments into ``.farm/openapi.json``, equal to ``app.openapi()``
+(the component names are decided there, app-wide: see :mod:`codegen.openapi.merge`), and
+``.farm/openapi.meta.json``, which says which Python function each operation is and which
+Python class each component schema is, for the clients.
+
+What a fragment depends on: its module and everything the module imports, plus the files on
+the way from the app module to it (the app module, packages, a router module that includes it
+with a prefix) — but not the other route modules, so editing one leaves the others up to date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ProjectError, TaskError
+from ..project import Project, PyModule
+from .spec import TaskKind, TaskSpec
+
+if TYPE_CHECKING:
+    from ..graph import BuildContext
+
+APP_KEY = "_app"  # not a valid route-module key unless someone names a router module _app.py
+
+
+def fragment_path(project: Project, key: str) -> Path:
+    return project.state_dir / "openapi" / f"{key}.json"
+
+
+def document_path(project: Project) -> Path:
+    return project.state_dir / "openapi.json"
+
+
+def meta_path(project: Project) -> Path:
+    return project.state_dir / "openapi.meta.json"
+
+
+def fragment_keys(project: Project) -> list[str]:
+    return [m.key for m in project.routes] + [APP_KEY]
+
+
+def dumps(data: object) -> str:
+    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+
+
+def _walk(project: Project, start: str, barriers: set[str]) -> set[str]:
+    """Local modules reachable from ``start`` by imports, not entering ``barriers``."""
+    graph = project.graph
+    seen = {start}
+    stack = [start]
+    while stack:
+        for dep in graph.imports(stack.pop()):
+            if dep not in seen and dep not in barriers:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
+def fragment_deps(project: Project, module: PyModule | None) -> list[Path]:
+    """The files a fragment depends on (see the module docstring)."""
+    graph = project.graph
+    route_names = {m.name for m in project.routes}
+    if module is None:
+        mods = _walk(project, project.app_module(), route_names)
+    else:
+        # a route module that imports this one may include its router with a prefix: keep it
+        barriers = {r for r in route_names if r != module.name and module.name not in graph.closure(r)}
+        mods = set(graph.closure(module.name)) | _walk(project, project.app_module(), barriers)
+    return graph.files(mods)
+
+
+def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
+    project = ctx.project
+    route_names = [m.name for m in project.routes]
+    if any(m.key == APP_KEY for m in project.routes):
+        clash = next(m for m in project.routes if m.key == APP_KEY)
+        raise ProjectError(
+            f"{clash.rel}: the route module key '{APP_KEY}' is reserved for the app's own routes; rename the module"
+        )
+    config = project.loaded.section_fingerprint("backend")
+    app_ref = project.config.backend.app
+    fragments: list[Path] = []
+    for module in [*project.routes, None]:
+        key = module.key if module else APP_KEY
+        target = fragment_path(project, key)
+        fragments.append(target)
+        source = module.rel if module else _app_source(project)
+
+        def action(module: PyModule | None = module, key: str = key, target: Path = target,
+                   source: str = source) -> dict[Path, str]:
+            data = ctx.worker().call(
+                "openapi_fragment", app=app_ref, module=module.name if module else None,
+                route_modules=route_names, key=key, source=source,
+            )
+            return {target: dumps(data)}
+
+        what = f"the routes of {module.rel}" if module else "the app's own routes and document info"
+        yield TaskSpec(
+            kind=TaskKind.OPENAPI_FRAGMENT,
+            name=key,
+            action=action,
+            file_dep=tuple(fragment_deps(project, module)),
+            targets=(target,),
+            config=config,
+            config_sections=("backend",),
+            doc=f"OpenAPI fragment: {what}",
+            meta={"module": module.name if module else None, "source": source},
+        )
+
+    doc_target, meta_target = document_path(project), meta_path(project)
+
+    def merge_action() -> dict[Path, str]:
+        from codegen.openapi import FragmentError, merge
+
+        loaded = [_read_fragment(project, p) for p in fragments]
+
+        def occurrences(names: list[str]) -> dict[str, int]:
+            return ctx.worker().call("openapi_occurrences", app=app_ref, names=names)
+
+        try:
+            document, meta = merge(loaded, occurrences)
+        except FragmentError as exc:
+            raise TaskError(f"{project.rel(doc_target)}: {exc}") from exc
+        return {doc_target: dumps(document), meta_target: dumps(meta)}
+
+    yield TaskSpec(
+        kind=TaskKind.OPENAPI,
+        name=None,
+        action=merge_action,
+        # the app's files too: numbering types that share a qualified name asks the whole app
+        file_dep=tuple(sorted({*fragments, *project.app_files()})),
+        targets=(doc_target, meta_target),
+        doc="the app's OpenAPI document (.farm/openapi.json, equal to app.openapi())",
+    )
+
+
+def _app_source(project: Project) -> str:
+    files = project.graph.files([project.app_module()])
+    return project.rel(files[0]) if files else project.app_module()
+
+
+def _read_fragment(project: Project, path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TaskError(f"{project.rel(path)}: unreadable OpenAPI fragment ({exc}); run `farm clean` and rebuild") from exc
+    if not isinstance(data, dict):
+        raise TaskError(f"{project.rel(path)}: not an OpenAPI fragment; run `farm clean` and rebuild")
+    return data
