@@ -23,7 +23,8 @@ Output (``.farm/openapi/<key>.json``, format 1)::
                               "module", "name", "kind", "generic_origin"?, "generic_args"?}},
         "inputs": [type keys of the models/enums used directly as a parameter, body or response],
         "extras": [{"ref": raw key, "type": type key}],  # models FastAPI adds as extra inputs (see below)
-        "operations": [{"path", "method", "operationId", "function", "module", "line", "webhook"}],
+        "operations": [{"path", "method", "operationId", "function", "module", "line", "webhook",
+                        "body"?: the endpoint's parameter name of a single, not embedded body}],
         "custom_openapi": bool
       }
     }
@@ -225,8 +226,10 @@ def _operations(routes: list[Any], webhook: bool) -> list[dict[str, Any]]:
         if not getattr(route, "include_in_schema", True):
             continue
         fn = inspect.unwrap(_endpoint(route))
+        body_field = getattr(route, "body_field", None)
+        embedded = bool(getattr(route, "_embed_body_fields", False))
         for method in sorted(route.methods or ()):
-            ops.append({
+            op: dict[str, Any] = {
                 "path": route.path_format,
                 "method": method.lower(),
                 "operationId": route.operation_id or route.unique_id,
@@ -234,7 +237,10 @@ def _operations(routes: list[Any], webhook: bool) -> list[dict[str, Any]]:
                 "module": getattr(fn, "__module__", None),
                 "line": _line_of(fn),
                 "webhook": webhook,
-            })
+            }
+            if body_field is not None and not embedded:
+                op["body"] = body_field.name  # the endpoint's parameter name, e.g. billing_address
+            ops.append(op)
     return ops
 
 
