@@ -193,9 +193,11 @@ def literal_value(value: Any) -> str:
 
 
 def _json_text(value: Any) -> str:
+    """JSON for a JSDoc tag value: one line, every line terminator escaped."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         value = int(value)  # pydantic writes ge=0 on a Decimal/float as 0.0
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return "".join(f"\\u{ord(c):04x}" if c in "\u2028\u2029\x85" or 0xD800 <= ord(c) <= 0xDFFF else c for c in text)
 
 
 def jsdoc_tags(schema: Schema, *, deprecated: str | bool | None = None) -> list[tuple[str, str]]:
@@ -222,7 +224,7 @@ def jsdoc_tags(schema: Schema, *, deprecated: str | bool | None = None) -> list[
     seen: set[tuple[str, str]] = set()
     for name in _CONSTRAINT_TAGS:
         for n in nodes:
-            if name in ("minItems", "maxItems") and "prefixItems" in n:
+            if name in ("minItems", "maxItems") and ("prefixItems" in n or n.get("maxItems") == 0):
                 continue  # a tuple's length is in its type already
             if name in n and not isinstance(n[name], (dict, list)):
                 value = n[name] if isinstance(n[name], str) else _json_text(n[name])
@@ -449,7 +451,8 @@ class TypeRenderer:
             return "unknown", _ATOM
         if len(pieces) == 1:
             return next(iter(pieces.items()))
-        return " | ".join(pieces), _UNION
+        # `A | (B & { tag: "b" })`: correct without parentheses, but easier to read with them
+        return " | ".join(f"({t})" if p == _INTERSECTION and " & " in t else t for t, p in pieces.items()), _UNION
 
     def _intersection(self, parts: list[tuple[str, int]]) -> tuple[str, int]:
         texts = [_paren(p, _INTERSECTION) for p in parts if p[0] != "unknown"]
@@ -475,6 +478,8 @@ class TypeRenderer:
                 rest_p = self._render(items, mode) if isinstance(items, Mapping) else (rest, _ATOM)
                 out.append(f"...{_paren(rest_p, _ATOM)}[]")
             return "[" + ", ".join(out) + "]"
+        if node.get("maxItems") == 0:
+            return "[]"
         if items is None or items is True:
             return "unknown[]"
         return _paren(self._render(items, mode), _ATOM) + "[]"

@@ -36,14 +36,14 @@ RESERVED: frozenset[str] = frozenset(
     """.split()
 )
 
-_ASCII_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+_ASCII_IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _LINE_BREAKS = re.compile("\r\n|[\r\n\u2028\u2029\x85]")
 _TAG_AT = re.compile(r"(^|(?<=\s))@(?=[A-Za-z])")
 
 
 def _is_identifier(name: str) -> bool:
     """A JavaScript IdentifierName (ASCII fast path; else Unicode ID_Start/ID_Continue, as Python's)."""
-    if _ASCII_IDENT.match(name):
+    if _ASCII_IDENT.fullmatch(name):
         return True
     if not name or unicodedata.normalize("NFKC", name) != name:
         return False
@@ -78,7 +78,7 @@ def property_key(name: str) -> str:
     >>> property_key("name"), property_key("2fa"), property_key("content-type"), property_key("class")
     ('name', '"2fa"', '"content-type"', 'class')
     """
-    if _ASCII_IDENT.match(name):
+    if _ASCII_IDENT.fullmatch(name):
         return name
     return ts_string(name)
 
