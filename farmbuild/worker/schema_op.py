@@ -213,15 +213,44 @@ def document_settings(cls: type, file: str | None, line: int | None) -> dict[str
     return {"collection": name, "indexes": normalize_indexes(getattr(settings, "indexes", None), (file, line))}
 
 
+def _complete_defs(defs: dict[str, dict[str, Any]], refs: dict[str, Any], classes: dict[str, Any]) -> None:
+    """Give every definition a schema in both modes.
+
+    A class reached in one mode only (the type of a computed field; of an excluded field) still
+    needs its other schema: whether a model's input and output shapes differ depends on every
+    model it reaches, so a generator decides it from ``defs`` alone.
+    """
+    modes = ("validation", "serialization")
+    while True:
+        missing = [(key, mode) for mode in modes for key in defs[modes[0] if mode == modes[1] else modes[1]]
+                   if key not in defs[mode] and key in classes]
+        if not missing:
+            return
+        for key, mode in missing:
+            cls = classes[key]
+            core = getattr(cls, "__pydantic_core_schema__", None)
+            schema, r = js.generate(core, mode, classes=classes) if core is not None else js.adapter_schema(cls, mode, classes=classes)
+            for k, v in schema.pop("$defs", {}).items():
+                defs[mode].setdefault(k, v)
+            defs[mode][key] = schema
+            js.merge_refs(refs, r)
+
+
 def extract(module_name: str, source_rel: str) -> dict[str, Any]:
     import importlib
 
     module = importlib.import_module(module_name)
+    with js.resolving_in(vars(module)):
+        return _extract(module, module_name, source_rel)
+
+
+def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
     file = getattr(module, "__file__", None)
     lines = _class_lines(file)
     definitions: dict[str, Any] = {}
     defs: dict[str, dict[str, Any]] = {"validation": {}, "serialization": {}}
     refs: dict[str, Any] = {}
+    classes: dict[str, Any] = {}
     order: list[str] = []
     for name, cls in defined_classes(module):
         line = lines.get(name)
@@ -236,7 +265,7 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
                 elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
                     base = "int"
             schema, r = js.adapter_schema(cls, "validation")
-            refs.update(r)
+            js.merge_refs(refs, r)
             definitions[name] = {
                 "kind": "enum", "key": js.type_key(cls), "line": line, "doc": doc, "base": base,
                 "members": js.enum_members(cls), "schema": schema,
@@ -245,24 +274,21 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"kind": "model", "key": js.type_key(cls), "line": line, "doc": doc}
         params = list((getattr(cls, "__pydantic_generic_metadata__", None) or {}).get("parameters") or ())
         entry["generic_params"] = [p.__name__ for p in params]
-        target: Any = cls
-        if params:
-            try:
-                target = cls[tuple(js.typevar_marker(p) for p in params) if len(params) > 1 else js.typevar_marker(params[0])]
-            except Exception:  # noqa: BLE001 - a bound/constraint that rejects the marker: T stays Any
-                target = cls
+        # a bound/constraint that rejects the marker: T stays Any
+        target: Any = (js.generic_template(cls) if params else None) or cls
         for mode in ("validation", "serialization"):
-            schema, r = js.generate(target.__pydantic_core_schema__, mode)
+            schema, r = js.generate(target.__pydantic_core_schema__, mode, classes=classes)
             for key, value in schema.pop("$defs", {}).items():
                 defs[mode][key] = value
             if target is not cls:
                 schema["title"] = cls.__name__
-            refs.update(r)
+            js.merge_refs(refs, r)
             entry[mode] = schema
         entry["fields"] = _field_info(cls)
         entry["computed_fields"] = list(cls.model_computed_fields)
         entry["document"] = document_settings(cls, source_rel, line)
         definitions[name] = entry
+    _complete_defs(defs, refs, classes)
     # the module's own generic definitions may have been pulled in as defs by a sibling
     refs = {k: v for k, v in refs.items() if not k.startswith("~")}
     return {
