@@ -236,7 +236,7 @@ def merge(fragments: Sequence[Mapping[str, Any]],
 
     sidecar_schemas: dict[str, Any] = {}
     for raw in sorted(kept):
-        info = {k: v for k, v in raw_meta[raw].items() if k not in ("choices", "mode")}
+        info = _remap_refs({k: v for k, v in raw_meta[raw].items() if k not in ("choices", "mode")}, json_map)
         entry = sidecar_schemas.setdefault(names[raw], {**info, "modes": []})
         if raw_meta[raw]["mode"] not in entry["modes"]:
             entry["modes"].append(raw_meta[raw]["mode"])

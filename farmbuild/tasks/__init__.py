@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import openapi, pyclient, schema, types
+from . import client, hooks, openapi, pyclient, schema, types
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -17,6 +17,8 @@ KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     schema.tasks,
     types.tasks,
     openapi.tasks,
+    client.tasks,
+    hooks.tasks,
     # the Python client last: doit runs independent tasks in definition order, and nothing
     # TypeScript waits for it (see farmbuild/tasks/pyclient.py)
     pyclient.tasks,

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from ..graph import BuildContext
 
 APP_KEY = "_app"  # not a valid route-module key unless someone names a router module _app.py
+# keys whose generated files would collide with farmbuild's own: the app group, the client runtime
+RESERVED_KEYS = (APP_KEY, "_runtime")
 
 
 def fragment_path(project: Project, key: str) -> Path:
@@ -82,11 +84,12 @@ def fragment_deps(project: Project, module: PyModule | None) -> list[Path]:
 def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     project = ctx.project
     route_names = [m.name for m in project.routes]
-    if any(m.key == APP_KEY for m in project.routes):
-        clash = next(m for m in project.routes if m.key == APP_KEY)
-        raise ProjectError(
-            f"{clash.rel}: the route module key '{APP_KEY}' is reserved for the app's own routes; rename the module"
-        )
+    for m in project.routes:
+        if m.key in RESERVED_KEYS:
+            raise ProjectError(
+                f"{m.rel}: the route module name '{m.key}' is reserved by farmbuild"
+                f" ({', '.join(RESERVED_KEYS)} name its own generated files); rename the module"
+            )
     config = project.loaded.section_fingerprint("backend")
     app_ref = project.config.backend.app
     fragments: list[Path] = []

@@ -284,7 +284,40 @@ def _keyed(gen: Any, schemas: dict[str, Any]) -> tuple[dict[str, str], dict[str,
         entry.update(js.class_info(cls) if cls is not None else {"module": None, "name": tkey, "kind": "unknown"})
         meta[key] = entry
         key_of[raw] = key
+        if cls is not None and entry.get("generic_origin"):
+            entry["_args"] = list(cls.__pydantic_generic_metadata__["args"])
+    for entry in meta.values():
+        args = entry.pop("_args", None)
+        if args is not None:
+            entry["generic_arg_schemas"] = [_arg_schema(a, entry["mode"], meta) for a in args]
     return key_of, meta
+
+
+def _arg_schema(tp: Any, mode: str, meta: dict[str, Any]) -> Any:
+    """The schema of a generic argument (``Product`` in ``Page[Product]``) in fragment refs, so a
+    client can write ``Page<Product>``; a definition the fragment lacks becomes ``{}``."""
+    own = f"{js.type_key(tp)}|{mode}"
+    if own in meta:
+        return {"$ref": REF + own}
+    try:
+        schema, _refs = js.adapter_schema(tp, mode)
+    except Exception:  # noqa: BLE001 - an argument pydantic cannot render: the client says unknown
+        return {}
+    defs = schema.pop("$defs", {})
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(js.REF_PREFIX):
+                key = f"{ref[len(js.REF_PREFIX):]}|{mode}"
+                return {"$ref": REF + key} if key in meta else {}
+            return {k: fix(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    del defs  # every definition an argument needs is a component of its own in the fragment
+    return fix(schema)
 
 
 def fragment(app: str, module: str | None, route_modules: list[str], key: str, source: str) -> dict[str, Any]:
