@@ -1,6 +1,5 @@
-import { useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { chat, listModels } from "../lib/http";
+import { useChat, useListModels } from "../hooks/api";
 import type { ChatMessage } from "../types/models";
 
 export function ChatPage() {
@@ -8,9 +7,9 @@ export function ChatPage() {
   const [draft, setDraft] = useState("");
   const [model, setModel] = useState<string>("");
 
-  const models = useQuery({ queryKey: ["assistant", "models"], queryFn: listModels });
-  const send = useMutation({
-    mutationFn: chat,
+  // Generated hooks: a query (GET /api/assistant/models) and a mutation (POST /api/assistant/chat).
+  const models = useListModels();
+  const send = useChat({
     onSuccess: (response) => setMessages((current) => [...current, response.message]),
   });
 
@@ -21,7 +20,7 @@ export function ChatPage() {
     const conversation: ChatMessage[] = [...messages, { role: "user", content }];
     setMessages(conversation);
     setDraft("");
-    send.mutate({ messages: conversation, model: model || null });
+    send.mutate({ body: { messages: conversation, model: model || null } });
   }
 
   return (

@@ -1,7 +1,7 @@
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { keepPreviousData } from "@tanstack/react-query";
 import { useState } from "react";
 import { ProductCard } from "../components/ProductCard";
-import { listProducts } from "../lib/http";
+import { useListProducts } from "../hooks/api";
 import { Category } from "../types/models";
 
 // The shelves in the order Python declares them (the generated const object keeps member names).
@@ -13,12 +13,9 @@ export function ProductsPage() {
   const [tags, setTags] = useState<string[]>([]);
   const [page, setPage] = useState(1);
 
-  const query = { category, tags, page, size: PAGE_SIZE };
-  const products = useQuery({
-    queryKey: ["catalog", "products", query],
-    queryFn: () => listProducts(query),
-    placeholderData: keepPreviousData,
-  });
+  // The generated hook: GET /api/catalog/products, keyed ["catalog", "listProducts", params];
+  // tags go out as tags=a&tags=b, as FastAPI reads a list.
+  const products = useListProducts({ category, tags, page, size: PAGE_SIZE }, { placeholderData: keepPreviousData });
 
   const lastPage = products.data ? Math.max(1, Math.ceil(products.data.total / PAGE_SIZE)) : 1;
 
