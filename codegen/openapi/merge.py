@@ -243,8 +243,7 @@ def merge(fragments: Sequence[Mapping[str, Any]],
     operations: dict[str, Any] = {}
     for frag in fragments:
         for op in frag.get("x-farm", {}).get("operations", []):
-            info = {k: v for k, v in op.items() if k != "line"}  # a moved function changes no client
-            operations.setdefault(op["operationId"], {**info, "group": frag.get("key")})
+            operations.setdefault(op["operationId"], {**op, "group": frag.get("key")})
     sidecar = {
         "operations": {k: operations[k] for k in sorted(operations)},
         "schemas": {k: sidecar_schemas[k] for k in sorted(sidecar_schemas)},

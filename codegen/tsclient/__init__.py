@@ -85,7 +85,6 @@ def render_client(p: ModulePlan) -> str:
         imports=p.imports,
         declarations=p.declarations,
         operations=p.operations,
-        uses_api_error=bool(p.operations),
     )
 
 

@@ -24,4 +24,9 @@ KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     pyclient.tasks,
 ]
 
-__all__ = ["KINDS", "TaskKind", "TaskSpec"]
+# Kinds whose outputs no running frontend waits for. `farm watch` should run a batch's other
+# tasks first, notify Vite, and only then run these (a second doit call), so a slow generator
+# (datamodel-code-generator takes about a second) never delays the browser.
+DEFERRED: frozenset[TaskKind] = frozenset({TaskKind.PYCLIENT})
+
+__all__ = ["DEFERRED", "KINDS", "TaskKind", "TaskSpec"]

@@ -23,7 +23,7 @@ Output (``.farm/openapi/<key>.json``, format 1)::
                               "module", "name", "kind", "generic_origin"?, "generic_args"?}},
         "inputs": [type keys of the models/enums used directly as a parameter, body or response],
         "extras": [{"ref": raw key, "type": type key}],  # models FastAPI adds as extra inputs (see below)
-        "operations": [{"path", "method", "operationId", "function", "module", "line", "webhook",
+        "operations": [{"path", "method", "operationId", "function", "module", "webhook",
                         "body"?: the endpoint's parameter name of a single, not embedded body}],
         "custom_openapi": bool
       }
@@ -213,13 +213,6 @@ def _extras(routes: list[Any]) -> tuple[set[str], list[tuple[str, str]]]:
     return inputs, sorted(out)
 
 
-def _line_of(fn: Any) -> int | None:
-    try:
-        return inspect.getsourcelines(inspect.unwrap(fn))[1]
-    except (OSError, TypeError):
-        return None
-
-
 def _operations(routes: list[Any], webhook: bool) -> list[dict[str, Any]]:
     ops = []
     for route in routes:
@@ -235,7 +228,6 @@ def _operations(routes: list[Any], webhook: bool) -> list[dict[str, Any]]:
                 "operationId": route.operation_id or route.unique_id,
                 "function": getattr(fn, "__name__", route.name),
                 "module": getattr(fn, "__module__", None),
-                "line": _line_of(fn),
                 "webhook": webhook,
             }
             if body_field is not None and not embedded:

@@ -163,3 +163,14 @@ def test_hard_cases_compile(make_project, tmp_path: Path) -> None:  # noqa: ANN0
     assert "file: Blob | File;" in a and "multipart: { file: params.file, caption: params.caption }" in a
     hooks = (web / "src/hooks/api/a.ts").read_text()
     assert 'listItems: (params: ListItemsParams = {}) => ["a", "listItems", params] as const' in hooks
+
+
+def test_comment_in_a_router_stops_at_its_fragment(example_app: Path) -> None:
+    """Early cutoff: the fragment's bytes do not change, so no client, hooks or index task runs."""
+    build(example_app)
+    orders = example_app / "apps/api/src/routes/orders.py"
+    orders.write_text("# Orders, as the shop sees them.\n" + orders.read_text())
+    report = build(example_app)
+    assert not failed(report)
+    assert ran(report) == {"openapi:orders", "openapi-json"}
+    assert not any(r.written for r in report.results)

@@ -36,7 +36,6 @@ FileInput = bytes | IO[bytes] | tuple[str, bytes | IO[bytes]] | tuple[str, bytes
 ``(filename, content, content_type)``."""
 
 _Timeout = float | httpx.Timeout | None
-_ANNOTATION_NAMES = (UUID, Literal)  # operations' annotations may use these
 
 
 class ApiError(Exception):
