@@ -21,7 +21,6 @@ directly as a field (see the fragment format).
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -88,18 +87,18 @@ def _remap_refs(node: Any, json_map: Mapping[str, str]) -> Any:
 def choose_names(definitions: Mapping[str, Any], choices: Mapping[str, Sequence[str]]) -> dict[str, str]:
     """Raw definition key → final component name, by pydantic's fixed-point rule.
 
-    A line-by-line port of ``_DefinitionsRemapping.from_prioritized_choices`` (pydantic 2.x),
-    kept here so the merge runs without pydantic's private API.
+    A port of ``_DefinitionsRemapping.from_prioritized_choices`` (pydantic 2.x), kept here so
+    the merge runs without pydantic's private API (tests check it against the original).
     """
-    defs = copy.deepcopy(dict(definitions))
-    names: dict[str, str] = {k: k for k in defs}
-    previous = {names[k]: v for k, v in defs.items()}
+    defs = dict(definitions)  # never mutated: _remap_refs builds new values
+    previous: dict[str, str] = {k: k for k in defs}
     for _ in range(100):
-        wanted: dict[str, dict[Any, Any]] = defaultdict(dict)
+        wanted: dict[str, set[Any]] = defaultdict(set)
         for raw, schema in defs.items():
+            h = _hashable(schema)  # once per definition: it is the same for every alternative
             for alt in choices[raw]:
-                wanted[alt].setdefault(_hashable(schema), schema)
-        names = {}
+                wanted[alt].add(h)
+        names: dict[str, str] = {}
         json_map: dict[str, str] = {}
         for raw in defs:
             alts = list(choices[raw])
@@ -108,11 +107,11 @@ def choose_names(definitions: Mapping[str, Any], choices: Mapping[str, Sequence[
             for alt in alts[alts.index(chosen):]:
                 json_map[REF + alt] = REF + chosen
         defs = {k: _remap_refs(v, json_map) for k, v in defs.items()}
-        current = {names[k]: v for k, v in defs.items()}
-        # pydantic compares the renamed $defs with the previous round's (values already remapped)
-        if {k: _remap_refs(v, json_map) for k, v in previous.items()} == current:
+        # pydantic compares last round's renamed $defs with this round's; its values were
+        # remapped in place, so both sides hold this round's values
+        if {previous[k]: v for k, v in defs.items()} == {names[k]: v for k, v in defs.items()}:
             return names
-        previous = current
+        previous = names
     raise FragmentError("component names did not settle after 100 rounds (a bug: please report it)")
 
 

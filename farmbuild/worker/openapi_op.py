@@ -191,9 +191,29 @@ def _select(app: Any, module: str | None, route_modules: set[str]) -> tuple[list
         m = endpoint_module(route)
         return m == module if module is not None else m not in route_modules
 
-    routes = [r for r in _route_contexts(app.routes) if mine(r)]
-    webhooks = [r for r in _route_contexts(app.webhooks.routes) if mine(r)]
+    routes = [r for r in _route_contexts(_worth_expanding(app.routes, mine)) if mine(r)]
+    webhooks = [r for r in _route_contexts(_worth_expanding(app.webhooks.routes, mine)) if mine(r)]
     return routes, webhooks
+
+
+def _worth_expanding(routes: list[Any], mine: Any) -> list[Any]:
+    """Top-level routes minus included routers with none of ``mine`` inside.
+
+    FastAPI (0.16x) includes routers lazily and builds each route's effective context (its
+    dependant, its handler) on first use; expanding only the routers that hold this module's
+    routes is what keeps a fragment's cost proportional to its module, not to the app.
+    """
+
+    def has_mine(route: Any, depth: int = 0) -> bool:
+        router = getattr(route, "original_router", None)
+        if router is None:
+            return not _is_api_route(route) or mine(route)  # keep plain routes: mine() filters later
+        if depth > 50:
+            return True
+        children = [*getattr(router, "routes", ()), *getattr(router, "_low_priority_routes", ())]
+        return any(has_mine(c, depth + 1) for c in children)
+
+    return [r for r in routes if has_mine(r)]
 
 
 def _extras(routes: list[Any]) -> tuple[set[str], list[tuple[str, str]]]:
