@@ -37,7 +37,8 @@ export type ErrorBodies = { [status: number]: unknown };
  *
  * ```ts
  * catch (e) {
- *   if (e instanceof ApiError && (e as CreateProductError).is(422)) e.body.detail;
+ *   const err = e as CreateProductError;
+ *   if (e instanceof ApiError && err.is(422)) console.log(err.body.detail); // HTTPValidationError
  * }
  * ```
  */
