@@ -18,6 +18,11 @@ Output (``.farm/schema/<key>.json``, format 1)::
 Every ``$ref`` is ``#/$defs/<module>:<qualname>`` (see :mod:`.jsonschema`); ``refs`` says where
 each lives, so a generator can import it from the right module. Generic models are rendered
 with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``.
+
+A field's ``default`` is recorded for a plain default and for a ``default_factory`` that is a
+builtin container or scalar type (``list``, ``dict``…); other factories (``uuid4``,
+``datetime.now``, lambdas) get ``"default_factory": true`` and no value, so the document is the
+same on every build.
 """
 
 from __future__ import annotations
@@ -92,6 +97,9 @@ def _json_default(value: Any) -> Any:
         return repr(value)
 
 
+_PURE_FACTORIES = (list, dict, set, frozenset, tuple, str, int, float, bool, bytes)
+
+
 def _field_info(cls: type[BaseModel]) -> list[dict[str, Any]]:
     from pydantic_core import PydanticUndefined
 
@@ -112,10 +120,10 @@ def _field_info(cls: type[BaseModel]) -> list[dict[str, Any]]:
             item["default"] = _json_default(f.default)
         elif f.default_factory is not None:
             item["default_factory"] = True
-            try:
+            # Only factories that always build the same value: calling uuid4 or datetime.now
+            # here would make the schema differ on every build (and defeat early cutoff).
+            if f.default_factory in _PURE_FACTORIES:
                 item["default"] = _json_default(f.default_factory())  # type: ignore[call-arg]
-            except Exception:  # noqa: BLE001 - factories needing arguments: no default value known
-                pass
         if extra.get("renamed_from"):
             item["renamed_from"] = str(extra["renamed_from"])
         if f.deprecated:
