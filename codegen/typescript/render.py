@@ -416,7 +416,9 @@ class TypeRenderer:
         branches = node[key]
         disc = node.get("discriminator")
         prop = disc.get("propertyName") if isinstance(disc, Mapping) else None
-        mapping = disc.get("mapping") if isinstance(disc, Mapping) and isinstance(disc.get("mapping"), Mapping) else {}
+        mapping: Mapping[str, Any] = {}
+        if isinstance(disc, Mapping) and isinstance(disc.get("mapping"), Mapping):
+            mapping = disc["mapping"]
         tags_by_ref: dict[str, list[str]] = {}
         for tag, target in mapping.items():
             tags_by_ref.setdefault(str(target), []).append(str(tag))

@@ -95,7 +95,7 @@ def model_table(doc: Mapping[str, Any]) -> ModelTable:
         table.kinds[key] = str(info.get("kind", "unknown"))
     for name in doc.get("order") or []:
         d = doc["definitions"][name]
-        per_mode = {mode: _own_schema(d, mode, defs) for mode in MODES}
+        per_mode: dict[str, Schema] = {mode: _own_schema(d, mode, defs) for mode in MODES}
         table.schemas[d["key"]] = per_mode
         table.kinds[d["key"]] = d["kind"]
         tkey = template_key(d)

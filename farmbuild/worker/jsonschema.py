@@ -287,9 +287,12 @@ def _describe_generic_inner(
     if not params:
         return
     template = generic_template(origin)
-    template_key = type_key(template) if template is not None else None
+    if template is None:
+        info["generic_template"] = None
+        return
+    template_key = type_key(template)
     info["generic_template"] = template_key
-    if template is None or template_key == key or template_key in defs:
+    if template_key == key or template_key in defs:
         return
     t_schema, t_refs = generate(template.__pydantic_core_schema__, mode, classes=classes)
     for k, v in t_schema.pop("$defs", {}).items():
