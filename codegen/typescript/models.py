@@ -241,7 +241,8 @@ class _ModuleRenderer:
                 continue
             schema = schemas.get(mode) or {}
             deps = _field_deprecations(definition, mode) if definition else None
-            out.append(r.interface(name + suffix, schema, mode, params=tparams, doc=doc, deprecated=deps))
+            out.append(r.interface(name + suffix, schema, mode, params=tparams, doc=doc, deprecated=deps,
+                                   deprecated_model=(definition or {}).get("deprecated")))
         return out
 
     def declarations(self) -> list[str]:

@@ -343,15 +343,21 @@ class TypeRenderer:
         doc: str | None = None,
         deprecated: Mapping[str, str | bool] | None = None,
         export: bool = True,
+        deprecated_model: str | bool | None = None,
     ) -> str:
-        """``export interface Name<T> { ... }`` for an object schema (with its JSDoc)."""
+        """``export interface Name<T> { ... }`` for an object schema (with its JSDoc).
+
+        ``deprecated`` maps property names to their deprecation (message or True);
+        ``deprecated_model`` marks the whole interface (default: the schema's ``deprecated``).
+        """
         members = [p.render() for p in self.properties(schema, mode, deprecated=deprecated)]
         index = self.index_signature(schema, mode)
         if index:
             members.append("  " + index)
         head = f"{'export ' if export else ''}interface {name}{'<' + ', '.join(params) + '>' if params else ''}"
         body = " {\n" + "\n".join(members) + "\n}" if members else " {}"
-        tags = [("deprecated", "")] if schema.get("deprecated") is True else []
+        dep = deprecated_model if deprecated_model is not None else schema.get("deprecated")
+        tags = [("deprecated", dep if isinstance(dep, str) else "")] if dep else []
         comment = doc_comment(doc if doc is not None else schema.get("description"), tags)
         return (comment + "\n" if comment else "") + head + body
 

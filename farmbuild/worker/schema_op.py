@@ -19,6 +19,7 @@ Every ``$ref`` is ``#/$defs/<module>:<qualname>`` (see :mod:`.jsonschema`); ``re
 each lives, so a generator can import it from the right module. Generic models are rendered
 with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``.
 
+A model decorated with ``@deprecated("message")`` has ``"deprecated": "message"``.
 A field's ``default`` is recorded for a plain default and for a ``default_factory`` that is a
 builtin container or scalar type (``list``, ``dict``…); other factories (``uuid4``,
 ``datetime.now``, lambdas) get ``"default_factory": true`` and no value, so the document is the
@@ -280,6 +281,9 @@ def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
             }
             continue
         entry: dict[str, Any] = {"kind": "model", "key": js.type_key(cls), "line": line, "doc": doc}
+        message = cls.__dict__.get("__deprecated__")  # typing_extensions.deprecated("...") on the class
+        if isinstance(message, str):
+            entry["deprecated"] = message
         params = list((getattr(cls, "__pydantic_generic_metadata__", None) or {}).get("parameters") or ())
         entry["generic_params"] = [p.__name__ for p in params]
         # a bound/constraint that rejects the marker: T stays Any

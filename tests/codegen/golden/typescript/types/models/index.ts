@@ -50,6 +50,7 @@ export {
   type FormatsInput,
   type Documented,
   type DocumentedInput,
+  type Retired,
   type Extra,
 } from "./shapes";
 

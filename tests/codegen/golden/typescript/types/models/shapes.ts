@@ -338,6 +338,15 @@ export interface DocumentedInput {
   note?: string;
 }
 
+/**
+ * A model on its way out.
+ *
+ * @deprecated Use Plain instead.
+ */
+export interface Retired {
+  x: number;
+}
+
 /** ``extra="allow"``: unknown keys are kept and sent back. */
 export interface Extra {
   known: number;
