@@ -20,7 +20,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import __version__
 from .errors import ConfigError
 
 CONFIG_FILE = "farm.toml"
@@ -316,8 +315,10 @@ class LoadedConfig:
         Used as doit ``config_changed`` input so a task reruns exactly when the part of the
         configuration that shapes its output changes.
         """
+        from .fingerprint import code_fingerprint
+
         data = self.config.model_dump(mode="json")
-        picked: dict[str, Any] = {"__version__": __version__}
+        picked: dict[str, Any] = {"__farmbuild__": code_fingerprint()}
         for key in keys:
             node: Any = data
             for part in key.split("."):

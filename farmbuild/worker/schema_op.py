@@ -253,8 +253,14 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
                 target = cls
         for mode in ("validation", "serialization"):
             schema, r = js.generate(target.__pydantic_core_schema__, mode)
-            for key, value in schema.pop("$defs", {}).items():
+            local_defs = schema.pop("$defs", {})
+            for key, value in local_defs.items():
                 defs[mode][key] = value
+            own = schema.get("$ref", "")[len(js.REF_PREFIX):] if set(schema) == {"$ref"} else None
+            if own and own in local_defs:
+                # a recursive model comes back as a bare $ref to itself: inline its body here
+                # (the definition stays in defs for the recursive references)
+                schema = dict(local_defs[own])
             if target is not cls:
                 schema["title"] = cls.__name__
             refs.update(r)
