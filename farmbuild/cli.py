@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import FarmbuildError
+from .errors import FarmbuildError, UsageError
 
 log = logging.getLogger("farmbuild")
 
@@ -46,7 +46,7 @@ def _root(args: argparse.Namespace) -> Path:
 
     path = Path(args.directory) if args.directory else Path.cwd()
     if not path.is_dir():
-        raise FarmbuildError(f"-C {args.directory}: no such directory")
+        raise UsageError(f"-C {args.directory}: no such directory")
     return find_root(path)
 
 
