@@ -286,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("farm: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, the traceback with -v
+        if getattr(args, "verbose", 0):
+            log.error("internal error", exc_info=True)
+        print(f"farm: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback, and please report it)",
+              file=sys.stderr)
+        return 1
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -225,3 +225,15 @@ def test_plain_doit_drives_the_same_tasks(example_app: Path) -> None:
     # farm build agrees that everything is up to date: same database, same keys
     report = build(example_app)
     assert ran(report) == set()
+
+
+def test_circular_import_names_the_cycle(make_project) -> None:  # noqa: ANN001
+    root = make_project({
+        "apps/api/src/models/a.py": "from .b import B\nfrom pydantic import BaseModel\nclass A(BaseModel):\n    b: B\n",
+        "apps/api/src/models/b.py": "from .a import A\nfrom pydantic import BaseModel\nclass B(BaseModel):\n    x: int\n",
+    })
+    report = build(root)
+    assert report.errors == []  # a failed task, not a build-level error
+    res = next(r for r in report.results if r.id == "schema:a")
+    assert res.status == "failed"
+    assert "circular import: src.models.b -> src.models.a -> src.models.b" in res.error
