@@ -101,12 +101,15 @@ class Session:
                 log.warning("%s", note)
             removed = self._cleanup_stale()
             self.ctx.records.clear()
+            worker = self.ctx.worker()  # not started until a task needs it
+            worker.begin_build()
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
             try:
                 code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always)
             finally:
-                if self.isolated and self.ctx.has_worker:
-                    self.ctx.worker().close()
+                worker.end_build()
+                if self.isolated:
+                    worker.close()
             # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
             errors.extend(reporter.runtime_errors)
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
