@@ -289,7 +289,8 @@ class TypeRenderer:
         """Just the type text (imports go to :attr:`scope`)."""
         return self._render(schema, mode)[0]
 
-    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None) -> list[Property]:
+    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None,
+                   docs: bool = True) -> list[Property]:
         """The members of an object schema, in schema order.
 
         A property is optional unless it is in ``required`` — or, in serialization mode, in
@@ -312,7 +313,7 @@ class TypeRenderer:
                     type=self.expr(sub, mode),
                     optional=name not in required,
                     readonly=bool(sub.get("readOnly")) and mode == "serialization",
-                    doc=describe(sub, deprecated=dep),
+                    doc=describe(sub, deprecated=dep) if docs else "",
                 )
             )
         return out

@@ -6,6 +6,8 @@ export {
   Tricky,
   type Hostile,
   type HostileInput,
+  type UsesWeird,
+  Weird,
 } from "./hostile";
 
 export {
