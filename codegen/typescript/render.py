@@ -334,6 +334,13 @@ class TypeRenderer:
             value = " | ".join(dict.fromkeys(members))
         return f"[key: string]: {value};"
 
+    def type_alias(self, name: str, schema: Schema, mode: Mode, *, params: Sequence[str] = (),
+                   doc: str | None = None, export: bool = True) -> str:
+        """``export type Name = <expr>;`` for a schema that is not an object (a ``RootModel``)."""
+        comment = doc_comment(doc if doc is not None else schema.get("description"), jsdoc_tags(schema))
+        head = f"{'export ' if export else ''}type {name}{'<' + ', '.join(params) + '>' if params else ''}"
+        return (comment + "\n" if comment else "") + f"{head} = {self.expr(schema, mode)};"
+
     def interface(
         self,
         name: str,

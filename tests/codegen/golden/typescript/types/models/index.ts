@@ -54,6 +54,10 @@ export {
   type DocumentedInput,
   type Retired,
   type Extra,
+  type Tags,
+  type Amount,
+  type AmountInput,
+  type Empty,
 } from "./shapes";
 
 export {
