@@ -145,6 +145,11 @@ def _enum_decl(name: str, members: Sequence[Sequence[Any]], doc: str | None) -> 
     return prefix + const + "\n" + prefix + type_
 
 
+def _is_object(schema: Schema) -> bool:
+    """A model's schema lists its fields (even none: ``"properties": {}``); a RootModel's does not."""
+    return "properties" in schema
+
+
 def _field_deprecations(definition: Mapping[str, Any], mode: Mode) -> dict[str, str | bool]:
     alias_key = "serialization_alias" if mode == "serialization" else "validation_alias"
     out: dict[str, str | bool] = {}
@@ -235,12 +240,17 @@ class _ModuleRenderer:
         r = self.renderer(typevars)
         tparams = [typevars[p] for p in params]
         out = []
-        for mode, suffix in (("serialization", ""), ("validation", INPUT_SUFFIX)):
+        variants: tuple[tuple[Mode, str], ...] = (("serialization", ""), ("validation", INPUT_SUFFIX))
+        for mode, suffix in variants:
             if suffix and key not in self.inputs:
                 continue
             schema = schemas.get(mode) or {}
             deps = _field_deprecations(definition, mode) if definition else None
-            out.append(r.interface(name + suffix, schema, mode, params=tparams, doc=doc, deprecated=deps))  # type: ignore[arg-type]
+            if not _is_object(schema):  # a RootModel: its value is the root type itself
+                out.append(r.type_alias(name + suffix, schema, mode, params=tparams, doc=doc))
+                continue
+            out.append(r.interface(name + suffix, schema, mode, params=tparams, doc=doc, deprecated=deps,
+                                   deprecated_model=(definition or {}).get("deprecated")))
         return out
 
     def declarations(self) -> list[str]:
@@ -321,10 +331,10 @@ def render_index(modules: Sequence[tuple[str, Sequence[Export]]]) -> tuple[str, 
             notes.append(f"{e.name} from {key} is exported as {alias} ({e.name} is also defined in {', '.join(others)}).")
             aliases.setdefault(e.name, []).append(alias)
         blocks.append((items, ts_string(specifier(INDEX_FILE, module_file(key)))))
-    warnings = []
+    warnings: list[str] = []
     for name in sorted(aliases):
-        base = name[: -len(INPUT_SUFFIX)] if name.endswith(INPUT_SUFFIX) else None
-        if base in aliases and sorted(owners[base]) == sorted(owners[name]):
+        output = name[: -len(INPUT_SUFFIX)] if name.endswith(INPUT_SUFFIX) else None
+        if output is not None and output in aliases and sorted(owners[output]) == sorted(owners[name]):
             continue  # reported with its output interface
         warnings.append(
             f"{name} is defined in {len(owners[name])} model modules ({', '.join(sorted(owners[name]))}):"

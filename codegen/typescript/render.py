@@ -289,7 +289,8 @@ class TypeRenderer:
         """Just the type text (imports go to :attr:`scope`)."""
         return self._render(schema, mode)[0]
 
-    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None) -> list[Property]:
+    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None,
+                   docs: bool = True) -> list[Property]:
         """The members of an object schema, in schema order.
 
         A property is optional unless it is in ``required`` — or, in serialization mode, in
@@ -312,7 +313,7 @@ class TypeRenderer:
                     type=self.expr(sub, mode),
                     optional=name not in required,
                     readonly=bool(sub.get("readOnly")) and mode == "serialization",
-                    doc=describe(sub, deprecated=dep),
+                    doc=describe(sub, deprecated=dep) if docs else "",
                 )
             )
         return out
@@ -333,6 +334,13 @@ class TypeRenderer:
             value = " | ".join(dict.fromkeys(members))
         return f"[key: string]: {value};"
 
+    def type_alias(self, name: str, schema: Schema, mode: Mode, *, params: Sequence[str] = (),
+                   doc: str | None = None, export: bool = True) -> str:
+        """``export type Name = <expr>;`` for a schema that is not an object (a ``RootModel``)."""
+        comment = doc_comment(doc if doc is not None else schema.get("description"), jsdoc_tags(schema))
+        head = f"{'export ' if export else ''}type {name}{'<' + ', '.join(params) + '>' if params else ''}"
+        return (comment + "\n" if comment else "") + f"{head} = {self.expr(schema, mode)};"
+
     def interface(
         self,
         name: str,
@@ -343,15 +351,21 @@ class TypeRenderer:
         doc: str | None = None,
         deprecated: Mapping[str, str | bool] | None = None,
         export: bool = True,
+        deprecated_model: str | bool | None = None,
     ) -> str:
-        """``export interface Name<T> { ... }`` for an object schema (with its JSDoc)."""
+        """``export interface Name<T> { ... }`` for an object schema (with its JSDoc).
+
+        ``deprecated`` maps property names to their deprecation (message or True);
+        ``deprecated_model`` marks the whole interface (default: the schema's ``deprecated``).
+        """
         members = [p.render() for p in self.properties(schema, mode, deprecated=deprecated)]
         index = self.index_signature(schema, mode)
         if index:
             members.append("  " + index)
         head = f"{'export ' if export else ''}interface {name}{'<' + ', '.join(params) + '>' if params else ''}"
         body = " {\n" + "\n".join(members) + "\n}" if members else " {}"
-        tags = [("deprecated", "")] if schema.get("deprecated") is True else []
+        dep = deprecated_model if deprecated_model is not None else schema.get("deprecated")
+        tags = [("deprecated", dep if isinstance(dep, str) else "")] if dep else []
         comment = doc_comment(doc if doc is not None else schema.get("description"), tags)
         return (comment + "\n" if comment else "") + head + body
 
@@ -416,7 +430,9 @@ class TypeRenderer:
         branches = node[key]
         disc = node.get("discriminator")
         prop = disc.get("propertyName") if isinstance(disc, Mapping) else None
-        mapping = disc.get("mapping") if isinstance(disc, Mapping) and isinstance(disc.get("mapping"), Mapping) else {}
+        mapping: Mapping[str, Any] = {}
+        if isinstance(disc, Mapping) and isinstance(disc.get("mapping"), Mapping):
+            mapping = disc["mapping"]
         tags_by_ref: dict[str, list[str]] = {}
         for tag, target in mapping.items():
             tags_by_ref.setdefault(str(target), []).append(str(tag))

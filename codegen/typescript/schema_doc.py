@@ -95,7 +95,7 @@ def model_table(doc: Mapping[str, Any]) -> ModelTable:
         table.kinds[key] = str(info.get("kind", "unknown"))
     for name in doc.get("order") or []:
         d = doc["definitions"][name]
-        per_mode = {mode: _own_schema(d, mode, defs) for mode in MODES}
+        per_mode: dict[str, Schema] = {mode: _own_schema(d, mode, defs) for mode in MODES}
         table.schemas[d["key"]] = per_mode
         table.kinds[d["key"]] = d["kind"]
         tkey = template_key(d)
@@ -112,7 +112,7 @@ def _signature(renderer: TypeRenderer, schema: Schema, mode: Mode) -> tuple[Any,
     if not isinstance(schema, Mapping):
         return ("?",)
     if "properties" in schema or schema.get("type") == "object":
-        props = tuple((p.name, p.type, p.optional, p.readonly) for p in renderer.properties(schema, mode))
+        props = tuple((p.name, p.type, p.optional, p.readonly) for p in renderer.properties(schema, mode, docs=False))
         return ("object", props, renderer.index_signature(schema, mode))
     return ("expr", renderer.expr(schema, mode))
 

@@ -32,7 +32,7 @@ from codegen.typescript import (
     render_module,
 )
 
-from ..errors import SchemaError
+from ..errors import SchemaError, UserCodeError
 from ..project import Project, PyModule
 from .schema import schema_path
 from .spec import TaskKind, TaskSpec
@@ -72,8 +72,7 @@ def render_types(project: Project, module: PyModule, files: Mapping[str, PurePos
     try:
         return render_module(doc, files if files is not None else module_files(project))
     except NameCollision as exc:
-        where = f"{module.rel}:{exc.line}" if exc.line else module.rel
-        raise SchemaError(f"{where}: {exc}") from exc
+        raise UserCodeError(str(exc), file=module.rel, line=exc.line) from exc
 
 
 def render_types_index(project: Project) -> tuple[dict[Path, str], list[str]]:

@@ -24,7 +24,8 @@ Additions to plain pydantic output (all of them annotations a JSON Schema valida
   ``generic_params`` (the origin's type parameter names), ``generic_template`` (the key of the
   origin rendered with symbolic parameters, ``src.models.common:Page[~T]``, whose schema is in
   ``$defs`` too) and ``generic_arg_schemas`` (``{mode: [schema of each argument]}``), so a
-  generator can write ``Page<Product>`` instead of a ``Page_Product_`` copy.
+  generator can write ``Page<Product>`` instead of a ``Page_Product_`` copy. String arguments
+  (``Page["Product"]``) are resolved in the namespace given by :func:`resolving_in`.
 """
 
 from __future__ import annotations
@@ -175,16 +176,15 @@ def enum_members(cls: type[enum.Enum]) -> list[list[Any]]:
     return out
 
 
-def generate(
-    core_schema: Any, mode: str, *, classes: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """JSON schema of a core schema in ``mode`` ('validation' or 'serialization').
+def _finish(gen: _Generator, schemas: dict[str, Any], defs: dict[str, Any], mode: str,
+            classes: dict[str, Any] | None = None) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Rename placeholders to stable keys in schemas and defs; describe every key.
 
-    Returns ``(schema, refs)`` where ``refs`` describes each ``$defs`` key. ``classes``, when
-    given, is filled with the class behind each key (to generate the other mode of a def).
+    Parametrized generics get their argument schemas and symbolic template (their defs are
+    merged into the returned defs); ``classes``, when given, is filled with the class behind
+    each key.
     """
-    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
-    schema = gen.generate(core_schema, mode=mode)  # type: ignore[arg-type]
     rename: dict[str, str] = {}
     refs: dict[str, dict[str, Any]] = {}
     typevars: dict[str, str] = {}
@@ -222,13 +222,8 @@ def generate(
             d = {**d, "discriminator": {**disc, "mapping": mapping}}
         return d
 
-    schema = _walk(schema, fix)
-    defs = schema.pop("$defs", None)
-    new_defs: dict[str, Any] = {}
-    for name, value in (defs or {}).items():
-        if name in typevars:
-            continue
-        new_defs[rename.get(name, name)] = value
+    schemas = {k: _walk(v, fix) for k, v in schemas.items()}
+    new_defs = {rename.get(n, n): _walk(v, fix) for n, v in defs.items() if n not in typevars}
     by_key: dict[str, Any] = {}
     for placeholder, key in rename.items():
         cls = gen.core_to_cls.get(gen.placeholder_to_core[placeholder])
@@ -239,9 +234,78 @@ def generate(
             classes.setdefault(key, cls)
     for key in sorted(k for k, info in refs.items() if info.get("generic_origin") and k in by_key):
         _describe_generic(key, by_key[key], refs, new_defs, mode, classes)
+    return schemas, {k: new_defs[k] for k in sorted(new_defs)}, {k: refs[k] for k in sorted(refs)}
+
+
+def reachable(roots: Any, defs: dict[str, Any], refs: dict[str, dict[str, Any]]) -> set[str]:
+    """Every key ``roots`` (any JSON) reaches through ``$ref`` s, following a parametrized
+    generic's template and argument schemas too (they are in ``refs``, not behind a ``$ref``)."""
+    used: set[str] = set()
+    _refs_in(roots, used)
+    frontier = list(used)
+    while frontier:
+        key = frontier.pop()
+        found: set[str] = set()
+        _refs_in(defs.get(key), found)
+        info = refs.get(key) or {}
+        template = info.get("generic_template")
+        if isinstance(template, str):
+            found.add(template)
+        _refs_in(info.get("generic_arg_schemas"), found)
+        for k in found - used:
+            used.add(k)
+            frontier.append(k)
+    return used
+
+
+def _refs_in(node: Any, out: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+            out.add(ref[len(REF_PREFIX):])
+        for v in node.values():
+            _refs_in(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _refs_in(v, out)
+
+
+def generate(
+    core_schema: Any, mode: str, *, classes: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """JSON schema of a core schema in ``mode`` ('validation' or 'serialization').
+
+    Returns ``(schema, refs)`` where ``refs`` describes each ``$defs`` key. ``classes``, when
+    given, is filled with the class behind each key (to generate the other mode of a def).
+    """
+    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
+    schema = gen.generate(core_schema, mode=mode)  # type: ignore[arg-type]
+    defs = schema.pop("$defs", None) or {}
+    schemas, new_defs, refs = _finish(gen, {"_": schema}, defs, mode, classes)
+    out = schemas["_"]
     if new_defs:
-        schema["$defs"] = {k: new_defs[k] for k in sorted(new_defs)}
-    return schema, {k: refs[k] for k in sorted(refs)}
+        out["$defs"] = new_defs
+    return out, refs
+
+
+def generate_many(items: list[tuple[str, Any]], mode: str, *, classes: dict[str, Any] | None = None) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Schemas of several core schemas in one generator pass (one per module, not per model).
+
+    Returns ``(schemas_by_name, defs, refs)``. A schema that is a bare ``$ref`` to its own
+    definition (every model, in pydantic's batch mode) is inlined; ``defs`` keeps only what
+    is still referenced.
+    """
+    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
+    json_map, defs = gen.generate_definitions([(name, mode, cs) for name, cs in items])  # type: ignore[misc]
+    schemas, new_defs, refs = _finish(gen, {k[0]: v for k, v in json_map.items()}, dict(defs), mode, classes)
+    for name, schema in list(schemas.items()):
+        if set(schema) == {"$ref"}:
+            own = schema["$ref"][len(REF_PREFIX):]
+            if own in new_defs:
+                schemas[name] = dict(new_defs[own])
+    used = reachable(schemas, new_defs, refs)
+    return schemas, {k: v for k, v in new_defs.items() if k in used}, refs
 
 
 def _describe_generic(
@@ -290,9 +354,12 @@ def _describe_generic_inner(
     if not params:
         return
     template = generic_template(origin)
-    template_key = type_key(template) if template is not None else None
+    if template is None:
+        info["generic_template"] = None
+        return
+    template_key = type_key(template)
     info["generic_template"] = template_key
-    if template is None or template_key == key or template_key in defs:
+    if template_key == key or template_key in defs:
         return
     t_schema, t_refs = generate(template.__pydantic_core_schema__, mode, classes=classes)
     for k, v in t_schema.pop("$defs", {}).items():

@@ -17,7 +17,13 @@ Output (``.farm/schema/<key>.json``, format 1)::
 
 Every ``$ref`` is ``#/$defs/<module>:<qualname>`` (see :mod:`.jsonschema`); ``refs`` says where
 each lives, so a generator can import it from the right module. Generic models are rendered
-with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``.
+with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``. A parametrized generic's
+``refs`` entry has its argument schemas and its symbolic template (see :mod:`.jsonschema`), and
+every key in ``defs`` has a schema in both modes (a class reached in one mode only, through a
+computed or an excluded field, gets the other too), so whether a model's input and output
+shapes differ can be decided from one document.
+
+A model decorated with ``@deprecated("message")`` has ``"deprecated": "message"``.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from . import jsonschema as js
 
@@ -111,11 +117,11 @@ def _field_info(cls: type[BaseModel]) -> list[dict[str, Any]]:
         if f.default is not PydanticUndefined:
             item["default"] = _json_default(f.default)
         elif f.default_factory is not None:
-            item["default_factory"] = True
-            try:
+            item["default_factory"] = getattr(f.default_factory, "__qualname__", "factory")
+            # only empty containers are known without running user code: a factory such as
+            # uuid4 or datetime.now gives a different value each time (output must be deterministic)
+            if f.default_factory in (list, dict, set, tuple, frozenset):
                 item["default"] = _json_default(f.default_factory())  # type: ignore[call-arg]
-            except Exception:  # noqa: BLE001 - factories needing arguments: no default value known
-                pass
         if extra.get("renamed_from"):
             item["renamed_from"] = str(extra["renamed_from"])
         if f.deprecated:
@@ -213,13 +219,16 @@ def document_settings(cls: type, file: str | None, line: int | None) -> dict[str
     return {"collection": name, "indexes": normalize_indexes(getattr(settings, "indexes", None), (file, line))}
 
 
-def _complete_defs(defs: dict[str, dict[str, Any]], refs: dict[str, Any], classes: dict[str, Any]) -> None:
-    """Give every definition a schema in both modes.
+def extract(module_name: str, source_rel: str) -> dict[str, Any]:
+    import importlib
 
-    A class reached in one mode only (the type of a computed field; of an excluded field) still
-    needs its other schema: whether a model's input and output shapes differ depends on every
-    model it reaches, so a generator decides it from ``defs`` alone.
-    """
+    module = importlib.import_module(module_name)
+    with js.resolving_in(vars(module)):
+        return _extract(module, module_name, source_rel)
+
+
+def _complete_defs(defs: dict[str, dict[str, Any]], refs: dict[str, Any], classes: dict[str, Any]) -> None:
+    """Give every definition a schema in both modes (see the module docstring)."""
     modes = ("validation", "serialization")
     while True:
         missing = [(key, mode) for mode in modes for key in defs[modes[0] if mode == modes[1] else modes[1]]
@@ -229,19 +238,12 @@ def _complete_defs(defs: dict[str, dict[str, Any]], refs: dict[str, Any], classe
         for key, mode in missing:
             cls = classes[key]
             core = getattr(cls, "__pydantic_core_schema__", None)
-            schema, r = js.generate(core, mode, classes=classes) if core is not None else js.adapter_schema(cls, mode, classes=classes)
+            schema, r = (js.generate(core, mode, classes=classes) if core is not None
+                         else js.adapter_schema(cls, mode, classes=classes))
             for k, v in schema.pop("$defs", {}).items():
                 defs[mode].setdefault(k, v)
             defs[mode][key] = schema
             js.merge_refs(refs, r)
-
-
-def extract(module_name: str, source_rel: str) -> dict[str, Any]:
-    import importlib
-
-    module = importlib.import_module(module_name)
-    with js.resolving_in(vars(module)):
-        return _extract(module, module_name, source_rel)
 
 
 def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
@@ -252,6 +254,7 @@ def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
     refs: dict[str, Any] = {}
     classes: dict[str, Any] = {}
     order: list[str] = []
+    batch: list[tuple[str, Any]] = []
     for name, cls in defined_classes(module):
         line = lines.get(name)
         order.append(name)
@@ -264,33 +267,47 @@ def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
                     base = "str"
                 elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
                     base = "int"
-            schema, r = js.adapter_schema(cls, "validation")
-            js.merge_refs(refs, r)
             definitions[name] = {
                 "kind": "enum", "key": js.type_key(cls), "line": line, "doc": doc, "base": base,
-                "members": js.enum_members(cls), "schema": schema,
+                "members": js.enum_members(cls),
             }
+            batch.append((name, TypeAdapter(cls).core_schema))
             continue
         entry: dict[str, Any] = {"kind": "model", "key": js.type_key(cls), "line": line, "doc": doc}
+        message = cls.__dict__.get("__deprecated__")  # typing_extensions.deprecated("...") on the class
+        if isinstance(message, str):
+            entry["deprecated"] = message
         params = list((getattr(cls, "__pydantic_generic_metadata__", None) or {}).get("parameters") or ())
         entry["generic_params"] = [p.__name__ for p in params]
-        # a bound/constraint that rejects the marker: T stays Any
-        target: Any = (js.generic_template(cls) if params else None) or cls
-        for mode in ("validation", "serialization"):
-            schema, r = js.generate(target.__pydantic_core_schema__, mode, classes=classes)
-            for key, value in schema.pop("$defs", {}).items():
-                defs[mode][key] = value
-            if target is not cls:
-                schema["title"] = cls.__name__
-            js.merge_refs(refs, r)
-            entry[mode] = schema
+        target: Any = cls
+        if params:
+            try:
+                target = cls[tuple(js.typevar_marker(p) for p in params) if len(params) > 1 else js.typevar_marker(params[0])]
+            except Exception:  # noqa: BLE001 - a bound/constraint that rejects the marker: T stays Any
+                target = cls
+        batch.append((name, target.__pydantic_core_schema__))
         entry["fields"] = _field_info(cls)
         entry["computed_fields"] = list(cls.model_computed_fields)
         entry["document"] = document_settings(cls, source_rel, line)
         definitions[name] = entry
+    for mode in ("validation", "serialization"):
+        schemas, mode_defs, r = js.generate_many(batch, mode, classes=classes)
+        defs[mode] = mode_defs
+        js.merge_refs(refs, r)
+        for name, schema in schemas.items():
+            entry = definitions[name]
+            if entry["kind"] == "enum":
+                if mode == "validation":
+                    entry["schema"] = schema
+                continue
+            if entry["generic_params"]:
+                schema["title"] = name
+            entry[mode] = schema
     _complete_defs(defs, refs, classes)
-    # the module's own generic definitions may have been pulled in as defs by a sibling
-    refs = {k: v for k, v in refs.items() if not k.startswith("~")}
+    # describe only what is referenced (a generic's own marker parametrization is not)
+    both = {k: [defs["validation"].get(k), defs["serialization"].get(k)] for k in {*defs["validation"], *defs["serialization"]}}
+    used = js.reachable(definitions, both, refs)
+    refs = {k: v for k, v in refs.items() if k in used}
     return {
         "format": 1,
         "module": module_name,

@@ -3,6 +3,7 @@
 // and the runtime value of every exported const (transpiled and evaluated).
 // Usage: NODE_PATH=<web>/node_modules node probe.cjs file.ts...
 const fs = require("fs");
+const path = require("path");
 const ts = require("typescript");
 
 function doc(node) {
@@ -16,6 +17,26 @@ function propName(n, sf) {
   if (!n) return null;
   if (ts.isIdentifier(n) || ts.isStringLiteral(n) || ts.isNumericLiteral(n)) return n.text;
   return n.getText(sf);
+}
+
+// A tiny module loader: relative imports of .ts files (or a folder's index.ts), transpiled to CommonJS.
+const cache = new Map();
+function load(file) {
+  if (cache.has(file)) return cache.get(file);
+  const exports = {};
+  cache.set(file, exports);
+  const js = ts.transpileModule(fs.readFileSync(file, "utf8"), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+  });
+  const req = (spec) => {
+    const base = path.resolve(path.dirname(file), spec);
+    for (const candidate of [base + ".ts", path.join(base, "index.ts")]) {
+      if (fs.existsSync(candidate)) return load(candidate);
+    }
+    throw new Error(`cannot resolve ${spec} from ${file}`);
+  };
+  new Function("exports", "require", js.outputText)(exports, req);
+  return exports;
 }
 
 const out = {};
@@ -41,9 +62,6 @@ for (const file of process.argv.slice(2)) {
     }
     decls.push(d);
   }
-  const js = ts.transpileModule(text, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
-  const exports = {};
-  new Function("exports", "require", js.outputText)(exports, () => ({}));
-  out[file] = { diagnostics: sf.parseDiagnostics.map((x) => ts.flattenDiagnosticMessageText(x.messageText, "\n")), declarations: decls, values: exports };
+  out[file] = { diagnostics: sf.parseDiagnostics.map((x) => ts.flattenDiagnosticMessageText(x.messageText, "\n")), declarations: decls, values: load(path.resolve(file)) };
 }
 process.stdout.write(JSON.stringify(out));

@@ -6,6 +6,8 @@ export {
   Tricky,
   type Hostile,
   type HostileInput,
+  type UsesWeird,
+  Weird,
 } from "./hostile";
 
 export {
@@ -50,7 +52,12 @@ export {
   type FormatsInput,
   type Documented,
   type DocumentedInput,
+  type Retired,
   type Extra,
+  type Tags,
+  type Amount,
+  type AmountInput,
+  type Empty,
 } from "./shapes";
 
 export {

@@ -338,8 +338,28 @@ export interface DocumentedInput {
   note?: string;
 }
 
+/**
+ * A model on its way out.
+ *
+ * @deprecated Use Plain instead.
+ */
+export interface Retired {
+  x: number;
+}
+
 /** ``extra="allow"``: unknown keys are kept and sent back. */
 export interface Extra {
   known: number;
   [key: string]: unknown;
 }
+
+/** A RootModel: the value is the list itself. */
+export type Tags = string[];
+
+/** @format decimal */
+export type Amount = string;
+
+/** @format decimal */
+export type AmountInput = number | string;
+
+export interface Empty {}
