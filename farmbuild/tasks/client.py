@@ -79,7 +79,7 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
             targets=(target,),
             config=config,
             config_sections=("frontend", "backend.models", "backend.routes"),
-            doc=f"TypeScript API client of {module.rel if module else 'the app’s own routes'}",
+            doc=f"TypeScript API client of {module.rel}" if module else f"TypeScript API client of the app's own routes",
             meta={"module": module.name if module else None},
         )
 

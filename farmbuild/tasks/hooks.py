@@ -42,7 +42,7 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
             targets=(target,),
             config=config,
             config_sections=("frontend",),
-            doc=f"React Query hooks of {module.rel if module else 'the app’s own routes'}",
+            doc=f"React Query hooks of {module.rel}" if module else f"React Query hooks of the app's own routes",
             meta={"module": module.name if module else None},
         )
 
