@@ -124,6 +124,9 @@ def dmcg_input(document: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str
 
 
 def render_models(document: Mapping[str, Any], meta: Mapping[str, Any], class_of: Mapping[str, str]) -> str:
+    if not document.get("components", {}).get("schemas"):
+        # datamodel-code-generator refuses a document without schemas ("Models not found")
+        return "from __future__ import annotations\n\n__all__: list[str] = []  # the API declares no schemas (yet)\n"
     from datamodel_code_generator import DataModelType, Formatter, InputFileType, PythonVersion, generate
 
     try:

@@ -115,3 +115,11 @@ def test_python_client_package_name_from_config(make_project) -> None:  # noqa: 
     client = (root / "sdk/things_sdk/client.py").read_text()
     assert "def get_thing(\n        self,\n        thing_id: int,\n    ) -> dict[str, int]:" in client
     assert 'name = "things-sdk"' in (root / "sdk/pyproject.toml").read_text()
+
+
+def test_app_without_schemas_still_gets_a_client(make_project) -> None:  # noqa: ANN001
+    root = make_project()  # no routes at all: datamodel-code-generator would refuse the document
+    report = build(root, "pyclient")
+    assert not failed(report), [(r.id, r.error) for r in report.results if r.error]
+    client = root / "clients/python" / "proj0_client"
+    assert "class Client(" in (client / "client.py").read_text()

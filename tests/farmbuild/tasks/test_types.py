@@ -52,8 +52,8 @@ def test_example_web_app_typechecks_strict_with_the_generated_types(example_app:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # the pages really use them (no hand-written model types left), values included: the
     # category filter lists Object.values(Category), the product card labels units by Unit
-    http = (web / "src/lib/http.ts").read_text("utf-8")
-    assert 'from "../types/models"' in http and "interface Product " not in http
+    pages = "".join((web / "src/pages" / p).read_text("utf-8") for p in ("ProductsPage.tsx", "ChatPage.tsx"))
+    assert 'from "../types/models"' in pages and "interface Product " not in pages
     vite = web / "node_modules" / ".bin" / "vite"
     proc = subprocess.run([str(vite), "build", "--outDir", str(example_app / "dist"), "--emptyOutDir", "--logLevel", "error"],
                           cwd=web, capture_output=True, text=True, timeout=300)
