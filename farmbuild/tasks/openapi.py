@@ -19,6 +19,7 @@ with a prefix) — but not the other route modules, so editing one leaves the ot
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
     from ..graph import BuildContext
+
+log = logging.getLogger(__name__)
 
 APP_KEY = "_app"  # not a valid route-module key unless someone names a router module _app.py
 # keys whose generated files would collide with farmbuild's own: the app group, the client runtime
@@ -126,6 +129,11 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
         from codegen.openapi import FragmentError, merge
 
         loaded = [_read_fragment(project, p) for p in fragments]
+        if any(f.get("x-farm", {}).get("custom_openapi") for f in loaded):
+            log.warning(
+                "%s overrides app.openapi(): %s is what FastAPI generates from the routes, without the"
+                " override (the clients are generated from it too)", app_ref, project.rel(doc_target),
+            )
 
         def occurrences(names: list[str]) -> dict[str, int]:
             return ctx.worker().call("openapi_occurrences", app=app_ref, names=names)

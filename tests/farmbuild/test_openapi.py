@@ -372,3 +372,21 @@ def test_reserved_app_key_is_refused(make_project) -> None:  # noqa: ANN001
     root = make_project({"apps/api/src/routes/_app.py": "x = 1\n"})
     with pytest.raises(ProjectError, match="_app"):
         Session(root, isolated=True)
+
+
+def test_overridden_openapi_is_reported(make_project, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+    root = make_project({"apps/api/src/main.py": """
+        from fastapi import FastAPI
+        app = FastAPI()
+
+        def custom_openapi():
+            schema = FastAPI.openapi(app)
+            schema["info"]["x-logo"] = {"url": "logo.png"}
+            return schema
+
+        app.openapi = custom_openapi
+    """})
+    with caplog.at_level("WARNING", logger="farmbuild"):
+        report = build(root, "openapi-json")
+    assert not failed(report)
+    assert any("overrides app.openapi()" in r.getMessage() for r in caplog.records)
