@@ -259,7 +259,9 @@ class TypeRenderer:
     keeps local names unique; ``typevars`` maps ``x-farm-typevar`` names to the type parameter
     names in scope. With ``defaults_sent=True`` a serialization-mode property carrying a
     ``default`` counts as always present (pydantic emits defaulted fields), for schemas that
-    lack ``x-farm-always-sent`` (FastAPI's OpenAPI output schemas).
+    lack ``x-farm-always-sent`` (FastAPI's OpenAPI output schemas). That is a heuristic: a
+    ``default_factory`` leaves no ``default`` in the schema, so such a field stays optional;
+    farmbuild's own schema documents mark every always-sent field.
     """
 
     resolve: Resolver

@@ -188,3 +188,18 @@ def test_generators_can_be_driven_by_plain_calls(example_app: Path) -> None:
     outputs, warnings = render_types_index(project)
     assert outputs[project.frontend_src / "types/models/index.ts"] == (EXAMPLE / TYPES / "models/index.ts").read_text("utf-8")
     assert len(warnings) == 1
+
+
+def test_a_deleted_model_module_takes_its_types_with_it(make_project) -> None:  # noqa: ANN001
+    root = make_project({
+        "apps/api/src/models/keep.py": "from pydantic import BaseModel\n\n\nclass Keep(BaseModel):\n    x: int\n",
+        "apps/api/src/models/gone.py": "from pydantic import BaseModel\n\n\nclass Gone(BaseModel):\n    y: int\n",
+    })
+    assert _build(root).ok
+    assert (root / TYPES / "models/gone.ts").is_file()
+    (root / "apps/api/src/models/gone.py").unlink()
+    report = _build(root)
+    assert report.ok
+    assert not (root / TYPES / "models/gone.ts").exists()
+    index = (root / TYPES / "models/index.ts").read_text("utf-8")
+    assert "Gone" not in index and "type Keep" in index
