@@ -231,7 +231,10 @@ def _error_text(exc: Exception) -> str:
     msg = str(exc)
     if isinstance(details, Mapping) and details.get("errmsg"):
         msg = str(details["errmsg"])
-    return msg.split(", full error:")[0]
+    # pymongo appends timeouts and a topology dump: the first clause says what happened
+    for cut in (", full error:", " (configured timeouts", ", Timeout:"):
+        msg = msg.split(cut)[0]
+    return msg
 
 
 # -- connecting ------------------------------------------------------------------------------
