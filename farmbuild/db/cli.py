@@ -61,21 +61,9 @@ def _url(project: Any) -> str | None:
 
 
 def _applied(project: Any, url: str) -> tuple[str, dict[str, Any]]:
-    from .mongo import applied, connect
-    from .url import scrub
-    from .workflow import database_name, target_of
+    from .workflow import read_applied
 
-    env = project.config.database.url_env
-    target = target_of(url, env)
-    name = database_name(project, target)
-    with connect(url, env) as client:
-        try:
-            done = applied(client[name])
-        except Exception as exc:  # noqa: BLE001 - pymongo errors, translated and scrubbed
-            from ..errors import DatabaseError
-
-            raise DatabaseError(f"cannot read schema_migrations: {scrub(str(exc), url)}") from None
-    return f"{target.display.rsplit('/', 1)[0]}/{name}", done
+    return read_applied(project, url)
 
 
 # -- plan --------------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ class DynamicName:
     line: int
 
 
-def _settings_name(cls: ast.ClassDef) -> tuple[str | None, bool]:
-    """(literal name, has a non-literal name) of a class's inner Settings."""
+def _settings_name(cls: ast.ClassDef) -> tuple[str | None, int | None]:
+    """(literal name, line of a non-literal name) of a class's inner Settings."""
     for node in cls.body:
         if isinstance(node, ast.ClassDef) and node.name == "Settings":
             for stmt in node.body:
@@ -51,9 +51,9 @@ def _settings_name(cls: ast.ClassDef) -> tuple[str | None, bool]:
                     targets, value = [stmt.target], stmt.value
                 if any(isinstance(t, ast.Name) and t.id == "name" for t in targets):
                     if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                        return value.value, False
-                    return None, True
-    return None, False
+                        return value.value, None
+                    return None, stmt.lineno
+    return None, None
 
 
 def find_documents(models: list[PyModule]) -> tuple[list[DocumentDecl], list[DynamicName]]:
@@ -67,11 +67,11 @@ def find_documents(models: list[PyModule]) -> tuple[list[DocumentDecl], list[Dyn
             continue  # the schema task reports it
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
-                name, is_dynamic = _settings_name(node)
+                name, dynamic_line = _settings_name(node)
                 if name:
                     found.append(DocumentDecl(name, module, node.name, node.lineno))
-                elif is_dynamic:
-                    dynamic.append(DynamicName(module, node.name, node.lineno))
+                elif dynamic_line:
+                    dynamic.append(DynamicName(module, node.name, dynamic_line))
     return found, dynamic
 
 

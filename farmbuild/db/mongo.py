@@ -254,7 +254,7 @@ def connect(url: str, env_name: str, *, timeout_ms: int = 5000) -> Iterator[Any]
         try:
             client.admin.command("ping")
         except PyMongoError as exc:
-            text = scrub(_error_text(exc), url)
+            text = scrub(_error_text(exc), url).rstrip(". ")
             if len(text) > 300:
                 text = text[:300] + "..."
             raise DatabaseError(

@@ -17,7 +17,7 @@ from ..project import Project
 from .diff import Plan, diff
 from .files import DocumentDecl, load_migrations
 from .model import TargetCollection, document_models, target_from_schema
-from .mongo import ApplyReport, apply, connect
+from .mongo import ApplyReport, apply, applied, connect
 from .operations import Migration, filename, next_migration
 from .state import SchemaState, replay
 from .url import MongoTarget, URLProblem, is_local, parse_target, read_url, scrub
@@ -109,6 +109,10 @@ def target_of(url: str, env_name: str) -> MongoTarget:
         raise DatabaseError(f"{env_name}: {exc}") from None
 
 
+def _timeout_ms(project: Project) -> int:
+    return int(project.config.database.timeout_s * 1000)
+
+
 def _state(project: Project) -> dict[str, Any]:
     try:
         data = json.loads((project.state_dir / STATE_FILE).read_text("utf-8"))
@@ -141,17 +145,32 @@ def _forget_no_url(project: Project) -> None:
         _save_state(project, state)
 
 
-def apply_pending(project: Project, url: str, *, allow_destructive: bool, timeout_ms: int = 5000,
+def apply_pending(project: Project, url: str, *, allow_destructive: bool, timeout_ms: int | None = None,
                   on_applied: Callable[[Migration], None] | None = None) -> ApplyReport:
     """Apply the project's pending migrations to the database at ``url`` (any host)."""
     env = project.config.database.url_env
     target = target_of(url, env)
     migrations = load_migrations(project)
     replay(migrations)  # a history that does not replay is not applied either
-    with connect(url, env, timeout_ms=timeout_ms) as client:
+    with connect(url, env, timeout_ms=timeout_ms or _timeout_ms(project)) as client:
         db = client[database_name(project, target)]
         return apply(db, migrations, allow_destructive=allow_destructive, on_applied=on_applied,
                      redact_text=lambda s: scrub(s, url))
+
+
+def read_applied(project: Project, url: str) -> tuple[str, dict[str, Any]]:
+    """(where, the ``schema_migrations`` records) of the database at ``url``."""
+    from pymongo.errors import PyMongoError
+
+    env = project.config.database.url_env
+    target = target_of(url, env)
+    name = database_name(project, target)
+    with connect(url, env, timeout_ms=_timeout_ms(project)) as client:
+        try:
+            done = applied(client[name])
+        except PyMongoError as exc:
+            raise DatabaseError(f"cannot read schema_migrations: {scrub(str(exc), url)}") from None
+    return f"{target.display.rsplit('/', 1)[0]}/{name}", done
 
 
 def apply_in_development(project: Project) -> None:
@@ -169,7 +188,8 @@ def apply_in_development(project: Project) -> None:
                     cfg.url_env, ", ".join(target.hosts))
         return
     where = f"{target.display.rsplit('/', 1)[0]}/{database_name(project, target)}"
-    report = apply_pending(project, url, allow_destructive=cfg.allow_destructive, timeout_ms=3000,
+    report = apply_pending(project, url, allow_destructive=cfg.allow_destructive,
+                           timeout_ms=min(_timeout_ms(project), 2000),
                            on_applied=lambda m: log.info("applied %s to %s", m.id, where))
     for held in report.held:
         log.warning("%s not applied: %s", held.migration.where, held.reason)
