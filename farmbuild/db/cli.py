@@ -158,9 +158,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
         _build(session, ["db"])
         allow = args.accept_data_loss or cfg.allow_destructive
         applied: list[str] = []
+
+        def on_applied(m: Any) -> None:
+            applied.append(m.id)
+            if not args.json:
+                print(f"applied {m.id}")
+
         with session.lock:
-            report = apply_pending(project, url, allow_destructive=allow,
-                                   on_applied=lambda m: (applied.append(m.id), print(f"applied {m.id}")))
+            report = apply_pending(project, url, allow_destructive=allow, on_applied=on_applied)
         if args.json:
             print(json.dumps({"applied": applied,
                               "held": [{"id": h.migration.id, "reason": h.reason} for h in report.held]}, indent=2))

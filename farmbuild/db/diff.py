@@ -53,7 +53,7 @@ def diff(target: TargetCollection, current: CollectionState | None) -> Plan:
     """The operations that turn ``current`` (None: the collection is new) into ``target``."""
     name = target.collection
     if current is None:
-        ops = [Operation(OpType.CREATE_COLLECTION, name, fields={f.name: f.type for f in target.fields.values()})]
+        ops: list[Operation] = [Operation(OpType.CREATE_COLLECTION, name, fields={f.name: f.type for f in target.fields.values()})]
         ops += [Operation(OpType.CREATE_INDEX, name, index=idx) for idx in target.indexes.values()]
         ops.append(Operation(OpType.SET_VALIDATOR, name, validator=target.validator))
         return Plan(name, tuple(ops))
@@ -112,8 +112,7 @@ def diff(target: TargetCollection, current: CollectionState | None) -> Plan:
     if _canonical(current.validator) != _canonical(target.validator):
         validator.append(Operation(OpType.SET_VALIDATOR, name, validator=target.validator))
 
-    ops = (*renames, *removes, *adds, *changes, *drops, *creates, *validator)
-    return Plan(name, ops, tuple(warnings))
+    return Plan(name, (*renames, *removes, *adds, *changes, *drops, *creates, *validator), tuple(warnings))
 
 
 def _canonical(value: object) -> str:

@@ -243,7 +243,7 @@ def _error_text(exc: Exception) -> str:
 def connect(url: str, env_name: str, *, timeout_ms: int = 5000) -> Iterator[Any]:
     """A pymongo client for ``url``, checked with a ``ping``. Errors never show the URL's secrets."""
     from pymongo import MongoClient
-    from pymongo.errors import PyMongoError
+    from pymongo.errors import ConfigurationError, OperationFailure, PyMongoError
 
     try:
         client: Any = MongoClient(url, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
@@ -257,6 +257,12 @@ def connect(url: str, env_name: str, *, timeout_ms: int = 5000) -> Iterator[Any]
             text = scrub(_error_text(exc), url).rstrip(". ")
             if len(text) > 300:
                 text = text[:300] + "..."
+            if isinstance(exc, OperationFailure):  # the server answered: credentials or options
+                raise DatabaseError(
+                    f"MongoDB at {redact(url)} (from {env_name}) refused the connection: {text}."
+                    f" Check the user, password and options in {env_name}") from None
+            if isinstance(exc, ConfigurationError):
+                raise DatabaseError(f"{env_name}: not a usable MongoDB URL: {text}") from None
             raise DatabaseError(
                 f"cannot reach MongoDB at {redact(url)} (from {env_name}): {text}."
                 f" Start the server, or unset {env_name} to only write migrations") from None

@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -491,14 +491,6 @@ def next_migration(collection: str, existing: Iterable[Migration], operations: I
 
 def filename(migration: Migration) -> str:
     return f"{migration.id}.json"
-
-
-@dataclass
-class Loaded:
-    """Every migration of a project, in order, or the errors that stop reading them."""
-
-    migrations: list[Migration] = field(default_factory=list)
-    errors: list[MigrationError] = field(default_factory=list)
 
 
 def order(migrations: Iterable[Migration]) -> list[Migration]:

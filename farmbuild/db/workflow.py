@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import DatabaseError, FarmbuildError, MigrationError
+from ..errors import DatabaseError, FarmbuildError
 from ..fsutil import write_if_changed, write_internal
 from ..project import Project
 from .diff import Plan, diff
@@ -202,5 +202,5 @@ def check_history(project: Project) -> list[Migration]:
     return migrations
 
 
-__all__ = ["CollectionPlan", "MigrationError", "apply_in_development", "apply_pending", "check_history",
+__all__ = ["CollectionPlan", "apply_in_development", "apply_pending", "check_history",
            "database_name", "find_target", "note_no_url", "plan_collection", "target_of", "write_migration"]

@@ -94,9 +94,9 @@ def _apply_fingerprint(project: Project) -> str:
 def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     project = ctx.project
     decls, dynamic = find_documents(project.models)
-    for d in dynamic:
+    for dyn in dynamic:
         log.warning("%s:%d: %s.Settings.name is not a string literal, so farmbuild cannot plan its"
-                    " migrations; write it as name = \"<collection>\"", d.module.rel, d.line, d.class_name)
+                    " migrations; write it as name = \"<collection>\"", dyn.module.rel, dyn.line, dyn.class_name)
     by_collection: dict[str, list[DocumentDecl]] = {}
     for d in decls:
         by_collection.setdefault(d.collection, []).append(d)

@@ -82,6 +82,7 @@ def test_failed_authentication_keeps_the_password_secret(make_project, wire: Wir
         with connect(url, "MONGODB_URL", timeout_ms=2000):
             pass
     assert CANARY not in str(info.value) and "mongodb://***@127.0.0.1" in str(info.value)
+    assert "refused the connection" in str(info.value) and "Check the user, password" in str(info.value)
     root: Path = make_project({MODEL: shop()})
     for args in (("build", "-vv"), ("db", "status"), ("db", "plan")):
         res = farm_cli(*args, "-C", str(root), env={"MONGODB_URL": url})
