@@ -84,9 +84,10 @@ class TaskSpec:
         return f"{self.kind.value}:{self.name}" if self.name else self.kind.value
 
     def to_doit(self, ctx: "BuildContext") -> dict[str, Any]:
-        uptodate: list[Any] = []
-        if self.config is not None:
-            uptodate.append(config_changed(self.config))
+        from ..fingerprint import code_fingerprint
+
+        # the task's key includes the config it reads and the generator code (farmbuild version)
+        uptodate: list[Any] = [config_changed(self.config if self.config is not None else code_fingerprint())]
         if self.targets and self.verify_targets:
             uptodate.append(_TargetsIntact(ctx.project.root))
         uptodate.extend(self.uptodate)
