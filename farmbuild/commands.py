@@ -6,3 +6,5 @@ and the CLI imports this module before it builds its parser.
 """
 
 from __future__ import annotations
+
+from .db import cli as _db_cli  # noqa: F401,E402 - farm db plan|apply|status

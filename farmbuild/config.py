@@ -118,6 +118,8 @@ class DatabaseSection(_Section):
     migrations: str = "apps/api/migrations"
     apply: Literal["dev", "never"] = "dev"
     allow_destructive: bool = False
+    timeout_s: float = Field(default=5.0, gt=0, le=300, description="how long farm waits for MongoDB to answer"
+                             " (automatic apply in development waits at most 2 s)")
 
     @field_validator("migrations")
     @classmethod

@@ -12,7 +12,10 @@ Exception tree::
     ├── TemplateError              a codegen template failed to render
     ├── OutsideProjectError        a write or delete would land outside the project root
     ├── LockError                  another farmbuild process holds the project lock
-    └── TaskError                  a task failed for a reason that is not the user's code
+    ├── TaskError                  a task failed for a reason that is not the user's code
+    ├── MigrationError             a migration file is invalid or inconsistent (file, operation, what to do)
+    └── DatabaseError              MongoDB refused or could not be reached (never shows the URL's credentials)
+        └── MigrationApplyError    one operation of a migration failed; the migration is not recorded as applied
 
 Each class builds its message from structured fields, so every message names where the
 problem is and what to do about it (jinja's ``TemplateSyntaxError(message, lineno, filename)``
@@ -125,3 +128,39 @@ class LockError(FarmbuildError):
 
 class TaskError(FarmbuildError):
     pass
+
+
+class MigrationError(FarmbuildError):
+    """A migration file cannot be read or replayed.
+
+    >>> str(MigrationError("apps/api/migrations/0002_products_x.json", "operations[1]: unknown type 'drop'", line=9))
+    "apps/api/migrations/0002_products_x.json:9: operations[1]: unknown type 'drop'"
+    """
+
+    def __init__(self, file: str, problem: str, *, line: int | None = None) -> None:
+        self.file = file
+        self.problem = problem
+        self.line = line
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {problem}")
+
+
+class DatabaseError(FarmbuildError):
+    """MongoDB could not be reached or refused a command. Messages are scrubbed of the URL."""
+
+
+class MigrationApplyError(DatabaseError):
+    """One operation of a migration failed while it was applied."""
+
+    def __init__(self, migration_id: str, file: str | None, index: int, operation: str, problem: str) -> None:
+        self.migration_id = migration_id
+        self.file = file
+        self.index = index
+        self.operation = operation
+        self.problem = problem
+        self.line = None
+        super().__init__(
+            f"{file or migration_id}: operation {index + 1} ({operation}) failed: {problem}."
+            " The migration is not recorded as applied; the operations before it are idempotent,"
+            " so fix the cause and run `farm db apply` again"
+        )

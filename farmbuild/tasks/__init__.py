@@ -1,13 +1,15 @@
 """Task kinds. Each kind lives in its own module and contributes specs through a
 ``tasks(ctx)`` generator; :data:`KINDS` is the only place that wires them together.
-Order matters only for listing: doit orders execution from file_dep/targets/task_dep."""
+doit orders execution from file_dep/targets/task_dep, and among tasks whose dependencies
+are met it keeps this order: that is what runs the database schema update (``db``) before
+type generation, as the original design orders them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import client, hooks, openapi, pyclient, schema, types
+from . import client, db, hooks, openapi, pyclient, schema, types
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 
 KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     schema.tasks,
+    db.tasks,  # right after schema, ahead of type generation (the original design's order)
     types.tasks,
     openapi.tasks,
     client.tasks,

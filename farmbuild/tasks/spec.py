@@ -74,6 +74,7 @@ class TaskSpec:
     config: str | None = None  # fingerprint for config_changed
     config_sections: tuple[str, ...] = ()  # which sections the fingerprint covers (for `farm explain`)
     always: bool = False  # side-effect tasks that run whenever selected
+    uptodate: tuple[Any, ...] = ()  # extra doit uptodate objects (callables, or with configure_task)
     verify_targets: bool = True
     doc: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -89,6 +90,7 @@ class TaskSpec:
         uptodate: list[Any] = [config_changed(self.config if self.config is not None else code_fingerprint())]
         if self.targets and self.verify_targets:
             uptodate.append(_TargetsIntact(ctx.project.root))
+        uptodate.extend(self.uptodate)
         if self.always:
             uptodate.append(False)
         d: dict[str, Any] = {

@@ -24,6 +24,22 @@ computed or an excluded field, gets the other too), so whether a model's input a
 shapes differ can be decided from one document.
 
 A model decorated with ``@deprecated("message")`` has ``"deprecated": "message"``.
+
+Each entry of a model's ``fields``::
+
+    {"name": "two_factor", "alias": "2fa", "serialization_alias": "2fa", "validation_alias": "2fa",
+     "required": false, "annotation": "bool", "has_default": true,
+     "default": false,                 # present when the default is known and constant
+     "default_factory": "uuid4",       # the factory's name, when the default comes from one; "default"
+                                       # is then present only for list/dict/set/tuple/frozenset
+     "renamed_from": "old_name",       # from Field(json_schema_extra={"renamed_from": ...})
+     "deprecated": true | "message", "description": "..."}
+
+A document model (an inner ``class Settings`` with ``name``, the Beanie convention) has::
+
+    "document": {"collection": "customers",
+                 "indexes": [{"keys": [["email", 1]], "unique": true, "name": "customers_email_unique",
+                              "sparse": true, "expireAfterSeconds": 3600}]}   # the last two only when set
 """
 
 from __future__ import annotations
@@ -133,6 +149,7 @@ def _field_info(cls: type[BaseModel]) -> list[dict[str, Any]]:
 
 
 _DIRECTIONS = {1, -1, "text", "2d", "2dsphere", "hashed", "geoHaystack"}
+_INDEX_OPTIONS = ("sparse", "expireAfterSeconds")  # kept in the normalized index when set
 
 
 def _index_name(keys: list[list[Any]]) -> str:
@@ -144,7 +161,8 @@ def normalize_indexes(raw: Any, where: tuple[str | None, int | None]) -> list[di
     """Beanie-style ``Settings.indexes`` into ``[{"keys": [[f, dir]], "unique": bool, "name": str}]``.
 
     Accepts a field name, a list of ``(field, direction)`` pairs, a dict with ``keys``
-    (plus ``unique``/``name``), or a pymongo ``IndexModel``.
+    (plus ``unique``/``name``/``sparse``/``expireAfterSeconds``), or a pymongo ``IndexModel``.
+    ``sparse`` and ``expireAfterSeconds`` appear in the output only when given.
     """
     file, line = where
     if raw is None:
@@ -155,11 +173,13 @@ def normalize_indexes(raw: Any, where: tuple[str | None, int | None]) -> list[di
     for i, idx in enumerate(raw):
         unique = False
         name = None
+        options: dict[str, Any] = {}
         doc = getattr(idx, "document", None)
         if isinstance(doc, dict) and "key" in doc:  # pymongo IndexModel
             keys = [[k, v] for k, v in dict(doc["key"]).items()]
             unique = bool(doc.get("unique", False))
             name = doc.get("name")
+            options = {k: doc[k] for k in _INDEX_OPTIONS if k in doc}
         elif isinstance(idx, str):
             keys = [[idx, 1]]
         elif isinstance(idx, (list, tuple)):
@@ -192,6 +212,7 @@ def normalize_indexes(raw: Any, where: tuple[str | None, int | None]) -> list[di
                 raise DefinitionError(f"Settings.indexes[{i}]: unknown option(s) {sorted(unknown)}", file, line)
             unique = bool(idx.get("unique", False))
             name = idx.get("name")
+            options = {k: idx[k] for k in _INDEX_OPTIONS if k in idx}
         else:
             raise DefinitionError(f"Settings.indexes[{i}]: unsupported index {idx!r}", file, line)
         for k in keys:
@@ -202,7 +223,16 @@ def normalize_indexes(raw: Any, where: tuple[str | None, int | None]) -> list[di
                 )
         if name is not None and not isinstance(name, str):
             raise DefinitionError(f"Settings.indexes[{i}]: name must be a string", file, line)
-        out.append({"keys": keys, "unique": unique, "name": name or _index_name(keys)})
+        if "sparse" in options and not isinstance(options["sparse"], bool):
+            raise DefinitionError(f"Settings.indexes[{i}]: sparse must be true or false", file, line)
+        ttl = options.get("expireAfterSeconds")
+        if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl < 0):
+            raise DefinitionError(f"Settings.indexes[{i}]: expireAfterSeconds must be a whole number >= 0", file, line)
+        spec: dict[str, Any] = {"keys": keys, "unique": unique, "name": name or _index_name(keys)}
+        for option in _INDEX_OPTIONS:
+            if options.get(option) is not None:
+                spec[option] = options[option]
+        out.append(spec)
     return out
 
 

@@ -1,0 +1,115 @@
+"""Reading the project: its migration files, and which model modules declare collections.
+
+Collections are found without importing user code (the task graph is made before anything
+runs): a top-level class with an inner ``class Settings`` whose ``name`` is a string literal,
+the Beanie convention. The ``db:<collection>`` task then reads the real model from the
+schema JSON; a ``Settings.name`` that is not a literal is reported, not guessed.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import MigrationError
+from ..fsutil import md5_bytes
+from ..project import Project, PyModule
+from .operations import Migration, order, parse_migration
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentDecl:
+    collection: str
+    module: PyModule
+    class_name: str
+    line: int
+
+
+@dataclass(frozen=True)
+class DynamicName:
+    """A ``Settings.name`` that is not a string literal (farmbuild cannot plan a task for it)."""
+
+    module: PyModule
+    class_name: str
+    line: int
+
+
+def _settings_name(cls: ast.ClassDef) -> tuple[str | None, int | None]:
+    """(literal name, line of a non-literal name) of a class's inner Settings."""
+    for node in cls.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Settings":
+            for stmt in node.body:
+                targets: list[ast.expr] = []
+                value = None
+                if isinstance(stmt, ast.Assign):
+                    targets, value = stmt.targets, stmt.value
+                elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+                    targets, value = [stmt.target], stmt.value
+                if any(isinstance(t, ast.Name) and t.id == "name" for t in targets):
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        return value.value, None
+                    return None, stmt.lineno
+    return None, None
+
+
+def find_documents(models: list[PyModule]) -> tuple[list[DocumentDecl], list[DynamicName]]:
+    """Every collection declared in the model modules, in module then source order."""
+    found: list[DocumentDecl] = []
+    dynamic: list[DynamicName] = []
+    for module in models:
+        try:
+            tree = ast.parse(module.path.read_bytes(), filename=module.rel)
+        except (OSError, SyntaxError, ValueError):
+            continue  # the schema task reports it
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                name, dynamic_line = _settings_name(node)
+                if name:
+                    found.append(DocumentDecl(name, module, node.name, node.lineno))
+                elif dynamic_line:
+                    dynamic.append(DynamicName(module, node.name, dynamic_line))
+    return found, dynamic
+
+
+def migration_paths(directory: Path) -> list[Path]:
+    """The migration files now on disk (fresh: files written during this build included)."""
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.glob("*.json") if p.is_file() and not p.name.startswith("."))
+
+
+def read_migration(project: Project, path: Path) -> Migration:
+    rel = project.rel(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MigrationError(rel, f"cannot read the file: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MigrationError(rel, "the file is not UTF-8 text") from None
+    return parse_migration(text, rel, checksum=md5_bytes(data))
+
+
+def load_migrations(project: Project, paths: list[Path] | None = None) -> list[Migration]:
+    """Every migration of the project, parsed and in order. The first bad file raises."""
+    paths = migration_paths(project.migrations_dir) if paths is None else paths
+    migrations = [read_migration(project, p) for p in paths]
+    seen: dict[str, str] = {}
+    for m in migrations:
+        if m.id in seen:
+            raise MigrationError(m.where, f"id {m.id!r} is also used by {seen[m.id]}")
+        seen[m.id] = m.where
+    return order(migrations)
+
+
+def collections_of(project: Project, path: Path) -> tuple[str, ...] | None:
+    """The collections a migration file touches; None when it cannot be read (then it concerns all)."""
+    try:
+        return read_migration(project, path).collections
+    except MigrationError:
+        return None
