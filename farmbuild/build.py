@@ -41,12 +41,13 @@ class Session:
     """A project, its task graph and its worker, reusable across builds."""
 
     def __init__(self, root: Path, *, isolated: bool = False, worker: Worker | None = None,
-                 lock_what: str = "farm build") -> None:
+                 lock_what: str = "farm build", side_effects: bool = True) -> None:
         self.root = root
         self.isolated = isolated
+        self.side_effects = side_effects
         self._given_worker = worker
         self.project: Project = discover(root)
-        self.ctx = BuildContext(self.project, worker=worker, isolated=isolated)
+        self.ctx = BuildContext(self.project, worker=worker, isolated=isolated, side_effects=side_effects)
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
 
@@ -54,7 +55,7 @@ class Session:
         """Re-read config and sources and rebuild the task graph (files added/removed, config changed)."""
         worker = self.ctx._worker if not self.isolated else self._given_worker
         self.project = discover(self.project.root)
-        self.ctx = BuildContext(self.project, worker=worker, isolated=self.isolated)
+        self.ctx = BuildContext(self.project, worker=worker, isolated=self.isolated, side_effects=self.side_effects)
         self.graph = make_graph(self.ctx)
 
     def resolve_selection(self, names: list[str]) -> list[str]:

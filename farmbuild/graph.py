@@ -32,9 +32,12 @@ class TaskRecord:
 class BuildContext:
     """What task actions can reach: the project, the worker, and a record of what they did."""
 
-    def __init__(self, project: Project, *, worker: Worker | None = None, isolated: bool = False) -> None:
+    def __init__(self, project: Project, *, worker: Worker | None = None, isolated: bool = False,
+                 side_effects: bool = True) -> None:
         self.project = project
         self.isolated = isolated
+        # False in `farm build --check`: tasks that talk to servers (Ollama, the backend) touch nothing
+        self.side_effects = side_effects
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}
         self._lock = threading.Lock()

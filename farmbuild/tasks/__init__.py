@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import schema
+from . import ai, plugins, schema
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     schema.tasks,
+    ai.tasks,
+    plugins.tasks,
 ]
 
 __all__ = ["KINDS", "TaskKind", "TaskSpec"]

@@ -45,6 +45,7 @@ class TaskKind(str, Enum):
     DB_APPLY = "db-apply"
     AI = "ai"
     PLUGINS = "plugins"
+    PLUGINS_RELOAD = "plugins-reload"
     NOTIFY_FRONTEND = "notify-frontend"
     NOTIFY_BACKEND = "notify-backend"
 
@@ -74,6 +75,8 @@ class TaskSpec:
     config: str | None = None  # fingerprint for config_changed
     config_sections: tuple[str, ...] = ()  # which sections the fingerprint covers (for `farm explain`)
     always: bool = False  # side-effect tasks that run whenever selected
+    # extra up-to-date checks, each ``() -> bool`` (all must hold), e.g. "nothing is left pending"
+    uptodate: tuple[Callable[[], bool], ...] = ()
     verify_targets: bool = True
     doc: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
@@ -89,6 +92,7 @@ class TaskSpec:
         uptodate: list[Any] = [config_changed(self.config if self.config is not None else code_fingerprint())]
         if self.targets and self.verify_targets:
             uptodate.append(_TargetsIntact(ctx.project.root))
+        uptodate.extend(self.uptodate)
         if self.always:
             uptodate.append(False)
         d: dict[str, Any] = {
