@@ -135,7 +135,10 @@ class DatabaseSection(_Section):
         return v
 
 
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*(:[A-Za-z0-9][A-Za-z0-9._\-]*)?$")
+_MODEL_NAME = re.compile(  # [registry[:port]/][namespace/]model[:tag], as Ollama and OpenAI name models
+    r"^([A-Za-z0-9][A-Za-z0-9.\-]*(:[0-9]+)?/)?[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*"
+    r"(:[A-Za-z0-9][A-Za-z0-9._\-]*)?$"
+)
 OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 OPENAI_DEFAULT_KEY_ENV = "OPENAI_API_KEY"

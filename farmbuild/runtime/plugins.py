@@ -25,6 +25,7 @@ version and the error names the file and line.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 import threading
@@ -224,8 +225,9 @@ class PluginHost:
     def _purge(self, package: str) -> dict[str, ModuleType]:
         """Drop the plugin's modules (and the parent package's attribute) so the next import re-executes them."""
         saved = {n: m for n, m in sys.modules.items() if n == package or n.startswith(package + ".")}
-        for n in saved:
+        for n, m in saved.items():
             del sys.modules[n]
+            _drop_bytecode(getattr(m, "__file__", None))
         parent, _, child = package.rpartition(".")
         if parent and parent in sys.modules and hasattr(sys.modules[parent], child):
             saved[f"{parent}:{child}"] = getattr(sys.modules[parent], child)
@@ -276,6 +278,17 @@ class PluginHost:
             return {"mounted": {n: {"version": p.version, "prefix": p.prefix, "routes": p.paths()}
                                 for n, p in self.mounted.items()},
                     "errors": {n: e.to_dict() for n, e in self.errors.items()}}
+
+
+def _drop_bytecode(source: str | None) -> None:
+    """Delete a module's cached bytecode: it is validated by mtime in whole seconds and size, so an edit
+    saved within the second of the last import, keeping the size, would otherwise load the old code."""
+    if not source or not source.endswith(".py"):
+        return
+    try:
+        Path(importlib.util.cache_from_source(source)).unlink(missing_ok=True)
+    except (OSError, ValueError, NotImplementedError):
+        pass
 
 
 def _inside(path: str, root: Path) -> bool:
