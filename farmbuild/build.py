@@ -108,7 +108,10 @@ class Session:
             finally:
                 if self.isolated and self.ctx.has_worker:
                     self.ctx.worker().close()
-            if code not in (0, 1):
+            # doit exits 2 when a task was not run because its dependency failed: that failure is
+            # already reported (and the dependent one is "skipped"), so it is not a second error
+            explained = any(r.status in ("failed", "skipped") for r in reporter.results.values())
+            if code not in (0, 1) and (reporter.runtime_errors or not explained):
                 errors.extend(reporter.runtime_errors or [f"doit stopped with exit code {code}"])
         results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
         return BuildReport(results, time.perf_counter() - start, removed, errors)

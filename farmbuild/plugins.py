@@ -101,7 +101,7 @@ def load_plugins(root: Path, plugin_dirs: list[Path]) -> list[Plugin]:
                 raise PluginError(plugin.manifest, f"frontend.components.{c.name}",
                                   f"component {c.name!r} is also defined by {components[c.name]}; rename one (the"
                                   " generated index exports every component by name)",
-                                  line=_line(manifest, c.name))
+                                  line=_line(manifest, f"frontend.components.{c.name}"))
             components[c.name] = plugin.manifest
         plugins.append(plugin)
     return sorted(plugins, key=lambda p: p.name)
@@ -115,14 +115,19 @@ def _rel(root: Path, path: Path) -> str:
 
 
 def _line(manifest: Path, key: str) -> int | None:
-    """Best-effort line of ``"key"`` in the manifest."""
+    """Best-effort line of a dotted key in the manifest: each part searched after the previous one."""
     try:
-        for i, line in enumerate(manifest.read_text("utf-8").splitlines(), 1):
-            if f'"{key}"' in line:
-                return i
+        lines = manifest.read_text("utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        pass
-    return None
+        return None
+    found: int | None = None
+    start = 0
+    for part in key.split("."):
+        hit = next((i for i in range(start, len(lines)) if f'"{part}"' in lines[i]), None)
+        if hit is None:
+            return found + 1 if found is not None else None
+        found, start = hit, hit + 1
+    return found + 1 if found is not None else None
 
 
 def load_manifest(root: Path, manifest: Path, plugins_dir: Path) -> Plugin:
@@ -132,7 +137,7 @@ def load_manifest(root: Path, manifest: Path, plugins_dir: Path) -> Plugin:
     rel_manifest = _rel(root, folder.absolute() / MANIFEST)
 
     def err(key: str | None, problem: str, line_key: str | None = None) -> PluginError:
-        lk = line_key or (key.rsplit(".", 1)[-1] if key else None)
+        lk = line_key or key
         return PluginError(rel_manifest, key, problem, line=_line(manifest, lk) if lk else None)
 
     # the folder (and its manifest) must not be a symlink leading out of the plugins directory
@@ -195,9 +200,9 @@ def load_manifest(root: Path, manifest: Path, plugins_dir: Path) -> Plugin:
             key = f"frontend.components.{cname}"
             if not _COMPONENT.match(cname) or cname in _JS_RESERVED:
                 raise err(key, "a component name must be a PascalCase identifier (React renders lower-case names as"
-                          " HTML tags), e.g. WishlistButton", line_key=cname)
+                          " HTML tags), e.g. WishlistButton")
             if not isinstance(spec, dict):
-                raise err(key, "expected an object {\"path\": \"...\"}", line_key=cname)
+                raise err(key, "expected an object {\"path\": \"...\"}")
             extra = sorted(set(spec) - {"path", "export"})
             if extra:
                 raise err(f"{key}.{extra[0]}", "unknown key; expected: path, export")

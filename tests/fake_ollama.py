@@ -56,7 +56,8 @@ class Call:
 
 
 class FakeOllama:
-    def __init__(self, models: list[str] | None = None, *, openai_key: str | None = None) -> None:
+    def __init__(self, models: list[str] | None = None, *, openai_key: str | None = None, port: int = 0) -> None:
+        self._port = port
         self.models: set[str] = {canonical(m) for m in models or []}
         self.loaded: set[str] = set()
         self.plans: dict[str, PullPlan] = {}
@@ -70,7 +71,8 @@ class FakeOllama:
     # -- lifecycle --------------------------------------------------------------------
 
     def start(self) -> "FakeOllama":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), _handler(self))
+        self._port = int(self._server.server_address[1])  # a restart comes back on the same port
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                                         name="fake-ollama", daemon=True)

@@ -129,11 +129,12 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     )
 
     code = {m.parent.name: _plugin_code(project, m.parent, m) for m in manifests}
+    manifest_of = {m.parent.name: m for m in manifests}
     state = state_path(project)
     url = backend_url(project.config)
 
     def reload() -> dict[Path, str]:
-        digests = {name: _digest(project, files, registry, name) for name, files in sorted(code.items())}
+        digests = {name: _digest(project, [*files, manifest_of[name]]) for name, files in sorted(code.items())}
         previous = _read(state)
         changed = sorted(n for n in set(digests) | set(previous) if digests.get(n) != previous.get(n))
         if changed and ctx.side_effects:
@@ -153,11 +154,11 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     )
 
 
-def _digest(project: Project, files: list[Path], registry: Path, name: str) -> str:
+def _digest(project: Project, files: list[Path]) -> str:
+    """What a plugin's backend is made of: its code and its manifest (which decides its registry entry)."""
     h = hashlib.md5()
-    for f in [*files, registry]:
+    for f in sorted(files):
         h.update(f"{project.rel(f)}\0{md5_file(f)}\n".encode())
-    h.update(name.encode())
     return h.hexdigest()
 
 

@@ -169,3 +169,13 @@ def test_the_example_apps_plugin_is_valid() -> None:
     root = Path(__file__).resolve().parents[2] / "examples" / "farm-app"
     [p] = load(root)
     assert p.name == "wishlist" and p.router == "plugins.wishlist.backend.router:router"
+
+
+def test_the_line_is_the_offending_keys_own(tmp_path: Path) -> None:
+    m = good_manifest()
+    m["frontend"]["components"]["WishlistBadge"] = {"path": "frontend/Missing.tsx"}
+    make_plugin(tmp_path, m)
+    with pytest.raises(PluginError) as info:
+        load(tmp_path)
+    lines = (tmp_path / "plugins" / "wishlist" / "plugin.json").read_text().splitlines()
+    assert lines[info.value.line - 1].strip() == '"path": "frontend/Missing.tsx"'  # type: ignore[operator]
