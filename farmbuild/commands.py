@@ -6,3 +6,4 @@ and the CLI imports this module before it builds its parser.
 """
 
 from __future__ import annotations
+from . import aicli  # noqa: F401,E402  farm ai status|delete
