@@ -161,8 +161,8 @@ class AISync:
         try:
             for comp in comps:
                 old, new = applied.get(comp), want.get(comp)
-                if old == new:
-                    continue
+                if old == new or (old is None and comp == BACKEND and not self.desired.providers):
+                    continue  # in sync (or nothing configured and nothing ever applied: nothing to tell)
                 if not self.options.side_effects:
                     result.pending.append(comp)
                     continue

@@ -181,3 +181,12 @@ def test_disabled_means_no_task(project: Path) -> None:
                  extra="[development.hot_reload.ai_models]\nenabled = false\n")
     report = build(project)
     assert "ai" not in {r.id for r in report.results}
+
+
+def test_no_providers_nothing_pending(project: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (project / "farm.toml").write_text(f'[development.servers]\nbackend_url = "{closed_port_url()}"\n')
+    caplog.set_level(logging.INFO, logger="farmbuild")
+    assert status(build_ai(project)) == "ran"
+    assert ai_state(project)["pending"] == []
+    assert not [r for r in caplog.records if r.getMessage().startswith("ai:")]  # nothing to say
+    assert status(build_ai(project)) == "up-to-date"
