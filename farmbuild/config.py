@@ -491,7 +491,7 @@ def _semantic_error(problems: list[tuple[str, str]], file: Path) -> ConfigError:
         problem += f" (and {len(problems) - 1} more: " + "; ".join(f"{k}: {p}" for k, p in problems[1:4]) + ")"
     prefix = ["tool", "farm"] if file.name == PYPROJECT else []
     line = locate_key(file, prefix + key.split("."))
-    return ConfigError(file, ("tool.farm." + key) if prefix else key, problem, line=line)
+    return ConfigError(display_path(file), ("tool.farm." + key) if prefix else key, problem, line=line)
 
 
 _EXPECTED = {
