@@ -85,6 +85,7 @@ def check(root: Path, options: BuildOptions | None = None,
     with tempfile.TemporaryDirectory(prefix="farm-check-") as tmp:
         scratch = Path(tmp) / root.name
         shutil.copytree(root, scratch, symlinks=True, ignore=_ignore)
+        # a scratch copy must not pull models or reload the developer's running backend
         session = Session(scratch, isolated=True, lock_what="farm build --check", side_effects=False)
         try:
             report = session.build(options or BuildOptions(), on_result)

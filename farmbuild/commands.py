@@ -8,3 +8,4 @@ and the CLI imports this module before it builds its parser.
 from __future__ import annotations
 
 from .db import cli as _db_cli  # noqa: F401,E402 - farm db plan|apply|status
+from . import aicli  # noqa: F401,E402  farm ai status|delete

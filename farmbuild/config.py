@@ -21,6 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .runtime.names import canonical_ollama_name
 
 CONFIG_FILE = "farm.toml"
 PYPROJECT = "pyproject.toml"
@@ -136,13 +137,28 @@ class DatabaseSection(_Section):
         return v
 
 
+_MODEL_NAME = re.compile(  # [registry[:port]/][namespace/]model[:tag], as Ollama and OpenAI name models
+    r"^([A-Za-z0-9][A-Za-z0-9.\-]*(:[0-9]+)?/)?[A-Za-z0-9][A-Za-z0-9._\-]*(/[A-Za-z0-9][A-Za-z0-9._\-]*)*"
+    r"(:[A-Za-z0-9][A-Za-z0-9._\-]*)?$"
+)
+OLLAMA_DEFAULT_URL = "http://127.0.0.1:11434"
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+OPENAI_DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+
+
 class AIProvider(_Section):
+    """One model provider: a local Ollama (``url``) or an OpenAI-compatible API (``base_url``)."""
+
     type: Literal["ollama", "openai"] | None = Field(
         default=None, description="defaults to 'ollama' for a provider named ollama or with `url`, else 'openai'"
     )
-    url: str | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
+    url: str | None = Field(default=None, description=f"Ollama's address (default {OLLAMA_DEFAULT_URL})")
+    base_url: str | None = Field(
+        default=None, description=f"an OpenAI-compatible API's base URL (default {OPENAI_DEFAULT_BASE_URL})"
+    )
+    api_key_env: str | None = Field(
+        default=None, description=f"NAME of the env var holding the key (default {OPENAI_DEFAULT_KEY_ENV} for OpenAI)"
+    )
     models: list[str] = []
     default_model: str | None = None
     auto_pull: bool = True
@@ -158,10 +174,32 @@ class AIProvider(_Section):
     @field_validator("url", "base_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^https?://[^\s/]+", v):
-            raise ValueError(f"expected an http(s) URL, got {v!r}")
-        if v is not None and re.match(r"^https?://[^/]*@", v):
+        if v is None:
+            return v
+        if not re.match(r"^https?://[^\s/?#]+", v):
+            # never echo the value: a pasted key or a URL with credentials is a secret
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:11434")
+        if re.match(r"^https?://[^/]*@", v):
             raise ValueError("credentials in URLs are secrets: use api_key_env instead")
+        if "?" in v or "#" in v:
+            raise ValueError("a provider URL takes no query string or fragment (keys go in api_key_env)")
+        return v.rstrip("/")
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not _MODEL_NAME.match(name):
+                raise ValueError(
+                    f"model name {name!r} is not valid: expected [namespace/]model[:tag] made of letters, digits, '.', '_' and '-'"
+                )
+        return v
+
+    @field_validator("default_model")
+    @classmethod
+    def _default(cls, v: str | None) -> str | None:
+        if v is not None and not _MODEL_NAME.match(v):
+            raise ValueError(f"model name {v!r} is not valid: expected [namespace/]model[:tag]")
         return v
 
     @model_validator(mode="after")
@@ -170,10 +208,22 @@ class AIProvider(_Section):
             raise ValueError(f"default_model {self.default_model!r} is not one of models {self.models!r}")
         return self
 
+    @property
+    def model_names(self) -> list[str]:
+        """The models this provider serves: ``models``, or just ``default_model`` when that is all there is."""
+        if self.models:
+            return list(self.models)
+        return [self.default_model] if self.default_model else []
+
 
 class AISection(_Section):
     providers: dict[str, AIProvider] = {}
-    backend_url: str | None = None
+    default_provider: str | None = Field(
+        default=None, description="the provider whose default_model answers when a request names no model"
+    )
+    backend_url: str | None = Field(
+        default=None, description="the running backend to hot-swap models in (default: development.servers.backend_url)"
+    )
 
     @field_validator("providers")
     @classmethod
@@ -183,6 +233,13 @@ class AISection(_Section):
                 raise ValueError(f"provider name {name!r} must be an identifier (letters, digits, '_')")
         return v
 
+    @field_validator("backend_url")
+    @classmethod
+    def _backend(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://[^\s/]+", v):
+            raise ValueError(f"expected an http(s) URL, got {v!r}")
+        return v.rstrip("/") if v else v
+
     def provider_type(self, name: str) -> str:
         p = self.providers[name]
         if p.type:
@@ -190,6 +247,37 @@ class AISection(_Section):
         if name == "ollama" or (p.url and not p.base_url):
             return "ollama"
         return "openai"
+
+    def problems(self) -> list[tuple[str, str]]:
+        """What the per-key validators cannot see: keys that contradict the provider's type, duplicate models,
+        an unknown default provider. ``[(dotted key, problem)]``, checked by :func:`load_config`."""
+        out: list[tuple[str, str]] = []
+        for name, p in self.providers.items():
+            key = f"ai.providers.{name}"
+            kind = self.provider_type(name)
+            if kind == "ollama":
+                if p.base_url is not None:
+                    out.append((f"{key}.base_url", "an Ollama provider takes `url` (Ollama's address), not base_url"))
+                if p.api_key_env is not None:
+                    out.append((f"{key}.api_key_env", "Ollama has no API keys; remove api_key_env, or set type = \"openai\""
+                                " for an OpenAI-compatible server"))
+            else:
+                if p.url is not None:
+                    out.append((f"{key}.url", "an OpenAI-compatible provider takes `base_url` (e.g. https://api.openai.com/v1),"
+                                " not url"))
+            seen: dict[str, str] = {}
+            for m in p.models:
+                canon = canonical_ollama_name(m) if kind == "ollama" else m
+                if canon in seen:
+                    same = f" (Ollama reads {m!r} as {canon!r})" if canon != m or seen[canon] != m else ""
+                    out.append((f"{key}.models", f"model {m!r} is listed twice{same}; list each model once"))
+                    break
+                seen[canon] = m
+        if self.default_provider is not None and self.default_provider not in self.providers:
+            known = ", ".join(self.providers) or "none are configured"
+            out.append(("ai.default_provider", f"{self.default_provider!r} is not a provider in [ai.providers]"
+                        f" (known: {known})"))
+        return out
 
 
 class PluginsSection(_Section):
@@ -393,7 +481,19 @@ def load_config(root: Path) -> LoadedConfig:
         config = FarmConfig.model_validate(table)
     except ValidationError as exc:
         raise _translate(exc, source or root / CONFIG_FILE, table) from None
+    problems = config.ai.problems()
+    if problems:
+        raise _semantic_error(problems, source or root / CONFIG_FILE)
     return LoadedConfig(config, root, source, table)
+
+
+def _semantic_error(problems: list[tuple[str, str]], file: Path) -> ConfigError:
+    key, problem = problems[0]
+    if len(problems) > 1:
+        problem += f" (and {len(problems) - 1} more: " + "; ".join(f"{k}: {p}" for k, p in problems[1:4]) + ")"
+    prefix = ["tool", "farm"] if file.name == PYPROJECT else []
+    line = locate_key(file, prefix + key.split("."))
+    return ConfigError(display_path(file), ("tool.farm." + key) if prefix else key, problem, line=line)
 
 
 _EXPECTED = {

@@ -36,8 +36,8 @@ class BuildContext:
                  side_effects: bool = True) -> None:
         self.project = project
         self.isolated = isolated
-        # False in `farm build --check`: tasks that act on the outside world (applying
-        # migrations to MongoDB, notifying dev servers) do nothing in a scratch build.
+        # False in `farm build --check`: tasks that act on the outside world (applying migrations
+        # to MongoDB, pulling models, notifying dev servers) do nothing in a scratch build.
         self.side_effects = side_effects
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}

@@ -115,6 +115,9 @@ class CollectingReporter:
     def add_failure(self, task: Any, fail: Any) -> None:
         msg = fail.get_msg() if hasattr(fail, "get_msg") else str(fail)
         status: Status = "failed"
+        if type(fail).__name__ == "UnmetDependency":
+            # doit's message is just the names of the dependencies that failed
+            msg = f"not run: it depends on {msg.strip()}, which failed"
         if type(fail).__name__ in {"SetupError", "UnmetDependency"} or "dependent task" in msg.lower():
             status = "skipped"
         self._done(task, status, msg.strip())

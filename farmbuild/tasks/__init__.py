@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import client, db, hooks, openapi, pyclient, schema, types
+from . import ai, client, db, hooks, openapi, plugins, pyclient, schema, types
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -22,6 +22,9 @@ KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     openapi.tasks,
     client.tasks,
     hooks.tasks,
+    # after the TypeScript outputs: a model pull or a backend reload must not hold them back
+    plugins.tasks,
+    ai.tasks,
     # the Python client last: doit runs independent tasks in definition order, and nothing
     # TypeScript waits for it (see farmbuild/tasks/pyclient.py)
     pyclient.tasks,

@@ -45,6 +45,7 @@ class TaskKind(str, Enum):
     DB_APPLY = "db-apply"
     AI = "ai"
     PLUGINS = "plugins"
+    PLUGINS_RELOAD = "plugins-reload"
     NOTIFY_FRONTEND = "notify-frontend"
     NOTIFY_BACKEND = "notify-backend"
 
@@ -74,7 +75,9 @@ class TaskSpec:
     config: str | None = None  # fingerprint for config_changed
     config_sections: tuple[str, ...] = ()  # which sections the fingerprint covers (for `farm explain`)
     always: bool = False  # side-effect tasks that run whenever selected
-    uptodate: tuple[Any, ...] = ()  # extra doit uptodate objects (callables, or with configure_task)
+    # extra doit uptodate objects: ``() -> bool`` checks, ``(task, values)`` callables, or objects
+    # with ``configure_task`` (all must hold)
+    uptodate: tuple[Any, ...] = ()
     verify_targets: bool = True
     doc: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
