@@ -75,15 +75,19 @@ class TaskGraph:
     _by_file: dict[Path, set[str]] = field(default_factory=dict)
     _by_target: dict[Path, str] = field(default_factory=dict)
     _dependents: dict[str, set[str]] = field(default_factory=dict)
+    _producers: dict[str, set[str]] | None = None
+    _deps_resolved: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for sid, spec in self.specs.items():
             for t in spec.targets:
                 self._by_target[t.resolve()] = sid
         for sid, spec in self.specs.items():
-            for f in spec.file_dep:
-                self._by_file.setdefault(f.resolve(), set()).add(sid)
-                producer = self._by_target.get(f.resolve())
+            resolved = tuple(f.resolve() for f in spec.file_dep)
+            self._deps_resolved[sid] = resolved
+            for f in resolved:
+                self._by_file.setdefault(f, set()).add(sid)
+                producer = self._by_target.get(f)
                 if producer:
                     self._dependents.setdefault(producer, set()).add(sid)
             for dep in spec.task_dep:
@@ -122,6 +126,30 @@ class TaskGraph:
 
     def affected(self, paths: Iterable[Path]) -> set[str]:
         return self.downstream(self.direct(paths))
+
+    def upstream(self, task_ids: Iterable[str]) -> set[str]:
+        """The tasks and everything they (transitively) consume or depend on: what doit may run for them."""
+        if self._producers is None:
+            producers: dict[str, set[str]] = {}
+            for sid, deps in self._dependents.items():
+                for d in deps:
+                    producers.setdefault(d, set()).add(sid)
+            self._producers = producers
+        seen = set(task_ids)
+        stack = list(seen)
+        while stack:
+            for p in self._producers.get(stack.pop(), ()):
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+
+    def sources(self, task_ids: Iterable[str]) -> set[Path]:
+        """The file_dep of ``task_ids`` that no task generates (hand-written inputs), resolved."""
+        out: set[Path] = set()
+        for sid in task_ids:
+            out.update(f for f in self._deps_resolved.get(sid, ()) if f not in self._by_target)
+        return out
 
     def ordered(self, ids: Iterable[str]) -> list[str]:
         """``ids`` in graph order (producers before consumers), for display."""

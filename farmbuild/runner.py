@@ -114,3 +114,22 @@ def run(
     if out:
         log.debug("doit: %s", out)
     return int(code)
+
+
+def forget(root: Path, task_ids: list[str]) -> None:
+    """Drop what doit remembers about ``task_ids`` (as ``doit forget``), so they run next time.
+
+    Used by ``farm watch`` when a task's input changed while the task ran: doit hashes the
+    inputs *after* running a task (doit issue 119), so it would record the new content as
+    built from the old one.
+    """
+    if not task_ids:
+        return
+    from doit.dependency import Dependency, MD5Checker, SqliteDB
+
+    dep = Dependency(SqliteDB, str(root / DB_NAME), checker_cls=MD5Checker)
+    try:
+        for tid in task_ids:
+            dep.remove(tid)
+    finally:
+        dep.close()
