@@ -107,8 +107,11 @@ class Session:
             finally:
                 if self.isolated and self.ctx.has_worker:
                     self.ctx.worker().close()
-            if code not in (0, 1):
-                errors.extend(reporter.runtime_errors or [f"doit stopped with exit code {code}"])
+            # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
+            errors.extend(reporter.runtime_errors)
+            if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
+                if not errors:
+                    errors.append(f"doit stopped with exit code {code}")
         results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
         return BuildReport(results, time.perf_counter() - start, removed, errors)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import FarmbuildError
+from .errors import FarmbuildError, UsageError
 
 log = logging.getLogger("farmbuild")
 
@@ -46,7 +46,7 @@ def _root(args: argparse.Namespace) -> Path:
 
     path = Path(args.directory) if args.directory else Path.cwd()
     if not path.is_dir():
-        raise FarmbuildError(f"-C {args.directory}: no such directory")
+        raise UsageError(f"-C {args.directory}: no such directory")
     return find_root(path)
 
 
@@ -286,6 +286,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("farm: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, the traceback with -v
+        if getattr(args, "verbose", 0):
+            log.error("internal error", exc_info=True)
+        print(f"farm: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback, and please report it)",
+              file=sys.stderr)
+        return 1
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -347,28 +347,36 @@ def find_config_file(root: Path) -> tuple[Path | None, dict[str, Any]]:
         if isinstance(tool, dict) and "farm" in tool:
             table = tool["farm"]
             if not isinstance(table, dict):
-                raise ConfigError(pyproject, "tool.farm", "expected a table ([tool.farm])")
+                raise ConfigError(display_path(pyproject), "tool.farm", "expected a table ([tool.farm])")
             return pyproject, table
     return None, {}
+
+
+def display_path(path: Path) -> str:
+    """A path as the user typed it: relative to the current directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(path, None, f"cannot read the file: {exc.strerror}") from exc
+        raise ConfigError(display_path(path), None, f"cannot read the file: {exc.strerror}") from exc
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(path, None, "the file is not UTF-8 text; save it as UTF-8", line=line) from exc
+        raise ConfigError(display_path(path), None, "the file is not UTF-8 text; save it as UTF-8", line=line) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
-        line = int(m.group(1)) if m else None
+        line = int(m.group(1)) if m else (text.count("\n") + (0 if text.endswith("\n") else 1) if "end of document" in str(exc) else None)
         msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ConfigError(path, None, f"invalid TOML: {msg}", line=line) from exc
+        raise ConfigError(display_path(path), None, f"invalid TOML: {msg}", line=line) from exc
 
 
 def load_config(root: Path) -> LoadedConfig:
@@ -454,7 +462,7 @@ def _translate(exc: ValidationError, file: Path, table: dict[str, Any]) -> Confi
     line = locate_key(file, prefix + re.sub(r"\[\d+\]", "", key).split(".")) if key else None
     if file.name == PYPROJECT and key:
         key = "tool.farm." + key
-    return ConfigError(file, key or None, problem, line=line)
+    return ConfigError(display_path(file), key or None, problem, line=line)
 
 
 def _dotted(loc: list[str]) -> str:

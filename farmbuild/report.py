@@ -115,7 +115,7 @@ class CollectingReporter:
     def add_failure(self, task: Any, fail: Any) -> None:
         msg = fail.get_msg() if hasattr(fail, "get_msg") else str(fail)
         status: Status = "failed"
-        if type(fail).__name__ in {"SetupError", "DependencyError"} or "dependent task" in msg.lower():
+        if type(fail).__name__ in {"SetupError", "UnmetDependency"} or "dependent task" in msg.lower():
             status = "skipped"
         self._done(task, status, msg.strip())
 

@@ -148,7 +148,7 @@ class Worker:
                 hint="user code crashed the interpreter (os._exit, a segfault in an extension?); it will be restarted",
             ) from None
         self.last_dropped = reply.get("dropped") or []
-        if reply.get("rss_mb", 0) > self.max_memory_mb:
+        if op != "init" and reply.get("rss_mb", 0) > self.max_memory_mb:
             log.info("worker grew to %.0f MB (bound %d MB); replacing it", reply["rss_mb"], self.max_memory_mb)
             self._discard()
         if not reply.get("ok"):

@@ -111,11 +111,11 @@ def _field_info(cls: type[BaseModel]) -> list[dict[str, Any]]:
         if f.default is not PydanticUndefined:
             item["default"] = _json_default(f.default)
         elif f.default_factory is not None:
-            item["default_factory"] = True
-            try:
+            item["default_factory"] = getattr(f.default_factory, "__qualname__", "factory")
+            # only empty containers are known without running user code: a factory such as
+            # uuid4 or datetime.now gives a different value each time (output must be deterministic)
+            if f.default_factory in (list, dict, set, tuple, frozenset):
                 item["default"] = _json_default(f.default_factory())  # type: ignore[call-arg]
-            except Exception:  # noqa: BLE001 - factories needing arguments: no default value known
-                pass
         if extra.get("renamed_from"):
             item["renamed_from"] = str(extra["renamed_from"])
         if f.deprecated:

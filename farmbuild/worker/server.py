@@ -187,7 +187,7 @@ def describe_exception(exc: BaseException) -> dict[str, Any]:
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if _is_local(f.filename)]
     frame = user[-1] if user else None
-    text = str(exc)
+    text = str(exc).replace(str(root) + os.sep, "")  # project paths in messages are relative
     if frames and (not user or user[-1] is not frames[-1]):
         # raised inside a library: say where, but point the user at their own line
         last = frames[-1]
