@@ -6,3 +6,4 @@ and the CLI imports this module before it builds its parser.
 """
 
 from __future__ import annotations
+from .watch import cli as _watch  # noqa: E402,F401  (farm watch)

@@ -47,6 +47,7 @@ class TaskKind(str, Enum):
     PLUGINS = "plugins"
     NOTIFY_FRONTEND = "notify-frontend"
     NOTIFY_BACKEND = "notify-backend"
+    VITE_PLUGIN = "vite-plugin"
 
     def __str__(self) -> str:
         return self.value

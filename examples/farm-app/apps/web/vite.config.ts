@@ -1,12 +1,12 @@
 import { defineConfig } from "vite";
+// farmbuild's Vite plugin, copied here by `farm build` (do not edit the copy): live updates from
+// `farm watch` (the farm:update event, build errors in Vite's overlay) and the /api proxy.
+import farmbuild from "./farmbuild-vite.mjs";
 
-// The API runs on uvicorn (apps/api); the browser only talks to Vite, which forwards /api.
+// The API runs on uvicorn (apps/api); the browser only talks to Vite, which forwards /api to it
+// ($FARM_BACKEND_URL when `farm watch --serve` started both, else http://127.0.0.1:8000).
 export default defineConfig({
-  server: {
-    proxy: {
-      "/api": "http://127.0.0.1:8000",
-    },
-  },
+  plugins: [farmbuild({ proxy: "/api" })],
   build: {
     rolldownOptions: {
       // TanStack Query marks its modules "use client" for React Server Components; a client-only
