@@ -298,8 +298,8 @@ class WatchLoop:
                 self.session.reload()
             except FarmbuildError as exc:
                 self._reload_error = exc
+                self._notify_frontend_state(changed=[project.rel(c.path) for c in changes])
                 self._emit(ErrorEvent(self.cycle, changes, exc))
-                self._notify_frontend_state(changes=[project.rel(c.path) for c in changes])
                 return
             self._reload_error = None
             self._apply_roots()

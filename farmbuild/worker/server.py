@@ -76,7 +76,17 @@ def _local_modules() -> dict[str, str]:
     return out
 
 
-def _record_loaded() -> None:
+# File timestamps come from the kernel's coarse clock, which may lag time.time_ns() by a tick.
+_MTIME_SLACK_NS = 10_000_000
+
+
+def _record_loaded(job_started_ns: int | None = None) -> None:
+    """Remember the file state of modules imported by the last job.
+
+    A file written while the job ran may have been imported before or after the write: its
+    recorded hash is left empty so the next job imports it again (the same race as doit
+    issue 119, one level down).
+    """
     for name, f in _local_modules().items():
         if name in STATE.seen and STATE.seen[name][0] == f:
             continue
@@ -84,7 +94,10 @@ def _record_loaded() -> None:
             st = os.stat(f)
         except OSError:
             continue
-        STATE.seen[name] = (f, st.st_mtime_ns, st.st_size, _md5(f))
+        md5 = _md5(f)
+        if job_started_ns is not None and st.st_mtime_ns >= job_started_ns - _MTIME_SLACK_NS:
+            md5 = ""
+        STATE.seen[name] = (f, st.st_mtime_ns, st.st_size, md5)
 
 
 def _imports_of(name: str, path: str, md5: str) -> list[str]:
@@ -115,7 +128,9 @@ def invalidate(extra_changed: list[str] | None = None) -> list[str]:
         except OSError:
             changed.add(name)
             continue
-        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+        if not md5:
+            changed.add(name)  # changed while it was being imported: its content is unknown
+        elif (st.st_mtime_ns, st.st_size) != (mtime, size):
             new_md5 = _md5(path)
             if new_md5 != md5:
                 changed.add(name)
@@ -289,6 +304,7 @@ def main() -> None:
         name = req.get("op")
         args = req.get("args") or {}
         dropped: list[str] = []
+        job_started_ns = time.time_ns()
         fn = OPS.get(name)
         if fn is None:
             reply = {"id": rid, "ok": False, "error": {"kind": "protocol", "problem": f"unknown worker op {name!r}"}}
@@ -311,7 +327,7 @@ def main() -> None:
                             "line": exc.line, "hint": "fix the model definition"})
             reply = {"id": rid, "ok": False, "error": err}
         finally:
-            _record_loaded()
+            _record_loaded(job_started_ns)
         STATE.jobs += 1
         reply["rss_mb"] = round(_rss_mb(), 1)
         reply["dropped"] = dropped
