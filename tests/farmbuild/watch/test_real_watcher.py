@@ -1,0 +1,93 @@
+"""The loop with watchfiles watching the disk: what an editor and the build itself do to it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from farmbuild.graph import BuildContext
+from farmbuild.tasks import KINDS
+from farmbuild.tasks.spec import TaskKind, TaskSpec
+from farmbuild.watch.changes import ChangeType, FileChange
+from farmbuild.watch.source import WatchfilesSource
+
+from .conftest import LoopHarness, model, ran_ids
+
+MODELS = "apps/api/src/models"
+
+
+def in_tree_outputs(ctx: BuildContext) -> Iterator[TaskSpec]:
+    """Tasks that write *inside* watched roots, as a plugin registry or a migration would."""
+    project = ctx.project
+    schemas = tuple(project.state_dir / "schema" / f"{m.key}.json" for m in project.models)
+    registry = project.backend_root / "src" / "generated_registry.py"
+    migration = project.migrations_dir / "0001_generated.json"
+
+    def action() -> dict[Path, str]:
+        sizes = {s.stem: len(s.read_bytes()) for s in schemas}  # changes with every schema change
+        return {registry: f"MODELS = {sizes!r}\n", migration: f'{{"schema_bytes": {sum(sizes.values())}}}\n'}
+
+    yield TaskSpec(TaskKind.PLUGINS, None, action, schemas, (registry, migration))
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Path]) -> Path:
+    return make_project({f"{MODELS}/a.py": model("A"), f"{MODELS}/b.py": model("B"),
+                         "apps/api/migrations/.keep": ""})
+
+
+def watcher() -> WatchfilesSource:
+    return WatchfilesSource(step_ms=50, cap_ms=500)
+
+
+def test_the_builds_own_writes_never_trigger_a_build(harness: Callable[..., LoopHarness], project: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, in_tree_outputs])
+    h = harness(project, source=watcher())
+    registry = project / "apps/api/src/generated_registry.py"
+    assert registry.exists()
+    mark = h.mark()
+    (project / MODELS / "a.py").write_text(model("A", "x: int; y: int = 0"))
+    first = h.next_build(mark)
+    assert "plugins" in ran_ids(first) and "apps/api/src/generated_registry.py" in first.written
+    # a sentinel save: if the registry/migration writes had woken the loop, a build would come first
+    (project / MODELS / "b.py").write_text(model("B", "x: int; z: int = 0"))
+    sentinel = h.next_build(mark, lambda e: e is not first)
+    assert sentinel.changes == [FileChange(project / MODELS / "b.py", ChangeType.MODIFIED)]
+    assert [e for e in h.builds(mark)] == [first, sentinel]
+
+
+def test_a_vim_save_on_disk_is_one_build(harness: Callable[..., LoopHarness], project: Path) -> None:
+    h = harness(project, source=watcher())
+    a = project / MODELS / "a.py"
+    mark = h.mark()
+    # what vim does with backupcopy=no: probe file, swap file, rename to backup, write, delete backup
+    (a.parent / "4913").write_text("")
+    (a.parent / "4913").unlink()
+    swap = a.parent / ".a.py.swp"
+    swap.write_bytes(b"\x00swap")
+    os.rename(a, a.with_name("a.py~"))
+    a.write_text(model("A", "x: int; vim: int = 1"))
+    a.with_name("a.py~").unlink()
+    swap.unlink()
+    event = h.next_build(mark)
+    assert event.changes == [FileChange(a, ChangeType.MODIFIED)] and not event.reloaded
+    (project / MODELS / "b.py").write_text(model("B", "x: int; after: int = 1"))  # sentinel
+    sentinel = h.next_build(mark, lambda e: e is not event)
+    assert [c.path.name for c in sentinel.changes] == ["b.py"]
+    assert h.builds(mark) == [event, sentinel]
+
+
+def test_a_new_directory_and_file_are_picked_up(harness: Callable[..., LoopHarness], project: Path) -> None:
+    h = harness(project, source=watcher())
+    mark = h.mark()
+    pkg = project / MODELS / "shop"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "cart.py").write_text(model("Cart"))
+    event = h.next_build(mark, lambda e: "schema:shop/cart" in ran_ids(e))
+    assert event.reloaded
+    assert (project / ".farm/schema/shop/cart.json").exists()
