@@ -19,6 +19,7 @@ from .errors import FarmbuildError, UsageError
 from .fsutil import remove_inside, write_internal
 from .graph import BuildContext, TaskGraph, make_graph
 from .lock import ProjectLock
+from .metrics import Metric, PerformanceMonitor
 from .project import Project, discover
 from .report import BuildReport, CollectingReporter, TaskResult
 from .worker import Worker
@@ -49,6 +50,8 @@ class Session:
         self.ctx = BuildContext(self.project, worker=worker, isolated=isolated)
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
+        self.monitor = PerformanceMonitor(
+            self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
     def reload(self) -> None:
         """Re-read config and sources and rebuild the task graph (files added/removed, config changed)."""
@@ -56,6 +59,7 @@ class Session:
         self.project = discover(self.project.root)
         self.ctx = BuildContext(self.project, worker=worker, isolated=self.isolated)
         self.graph = make_graph(self.ctx)
+        self.monitor.slow_threshold_ms = self.project.config.development.hot_reload.performance.slow_reload_threshold_ms
 
     def resolve_selection(self, names: list[str]) -> list[str]:
         """Task names/globs as given → doit task names; unknown names are a usage error."""
@@ -101,18 +105,26 @@ class Session:
                 log.warning("%s", note)
             removed = self._cleanup_stale()
             self.ctx.records.clear()
+            worker = self.ctx.worker()  # not started until a task needs it
+            worker.begin_build()
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
             try:
                 code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always)
             finally:
-                if self.isolated and self.ctx.has_worker:
-                    self.ctx.worker().close()
+                worker.end_build()
+                if self.isolated:
+                    worker.close()
             # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
             errors.extend(reporter.runtime_errors)
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
                 if not errors:
                     errors.append(f"doit stopped with exit code {code}")
         results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
+        now = time.time()
+        self.monitor.record(
+            Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
+            for r in results if r.status in ("ran", "failed")
+        )
         return BuildReport(results, time.perf_counter() - start, removed, errors)
 
     def _enrich(self, on_result: Callable[[TaskResult], None] | None) -> Callable[[TaskResult], None]:

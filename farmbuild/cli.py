@@ -222,6 +222,32 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from .metrics import PerformanceMonitor
+    from .project import discover
+
+    project = discover(_root(args))
+    monitor = PerformanceMonitor(project.state_dir,
+                                 project.config.development.hot_reload.performance.slow_reload_threshold_ms)
+    rep = monitor.report()
+    if args.json:
+        print(json.dumps(rep, indent=2))
+        return 0
+    if not rep["total"]:
+        print("no task executions recorded in the last 24 h (run `farm build` or `farm watch`)")
+        return 0
+    print(f"last 24 h: {rep['total']} task executions, {rep['succeeded']} succeeded, {rep['failed']} failed, "
+          f"success rate {rep['success_rate']:.1f}%, {rep['slow']} slow (> {rep['slow_threshold_ms']} ms)")
+    rows = [("kind", "runs", "failed", "avg ms", "p50 ms", "p95 ms", "slow")]
+    for kind, st in rep["by_kind"].items():
+        rows.append((kind, str(st["total"]), str(st["failed"]), f"{st['average_ms']:.1f}", f"{st['p50_ms']:.1f}",
+                     f"{st['p95_ms']:.1f}", str(st["slow"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="farm",
@@ -255,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.set_defaults(handler=cmd_clean)
 
+    p = sub.add_parser("stats", help="task timings and failures over the last 24 h (the performance monitor)")
+    _common(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_stats)
+
     for add in EXTRA_COMMANDS:
         add(sub)
     return parser
@@ -286,14 +317,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("farm: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `farm stats | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, the traceback with -v
         if getattr(args, "verbose", 0):
             log.error("internal error", exc_info=True)
         print(f"farm: internal error: {type(exc).__name__}: {exc} (run with -v for the traceback, and please report it)",
               file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

@@ -79,13 +79,14 @@ class TaskGraph:
     _deps_resolved: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # spec paths are absolute and already resolved (they are built from the resolved project
+        # root); resolving 30k file_deps again would dominate a no-op build at 500 modules
         for sid, spec in self.specs.items():
             for t in spec.targets:
-                self._by_target[t.resolve()] = sid
+                self._by_target[t] = sid
         for sid, spec in self.specs.items():
-            resolved = tuple(f.resolve() for f in spec.file_dep)
-            self._deps_resolved[sid] = resolved
-            for f in resolved:
+            self._deps_resolved[sid] = tuple(spec.file_dep)
+            for f in spec.file_dep:
                 self._by_file.setdefault(f, set()).add(sid)
                 producer = self._by_target.get(f)
                 if producer:
@@ -104,7 +105,7 @@ class TaskGraph:
         return set(self._by_target)
 
     def producer(self, path: Path) -> str | None:
-        return self._by_target.get(path.resolve())
+        return self._by_target.get(Path(path).resolve())
 
     def direct(self, paths: Iterable[Path]) -> set[str]:
         """Tasks that have one of ``paths`` as a file_dep (the reverse index)."""

@@ -99,15 +99,15 @@ class ImportGraph:
 
     # -- building -------------------------------------------------------------------
 
-    def module_name(self, path: Path) -> str | None:
+    def module_name(self, path: Path, *, resolved: bool = False) -> str | None:
         """Dotted module name of ``path`` relative to the first root containing it."""
-        path = path.resolve()
+        text = str(path if resolved else path.resolve())
         for root in self.roots:
-            try:
-                rel = path.relative_to(root)
-            except ValueError:
+            prefix = str(root) + os.sep
+            if not text.startswith(prefix):
                 continue
-            parts = list(rel.with_suffix("").parts)
+            rel = text[len(prefix):]
+            parts = rel[:-3].split(os.sep) if rel.endswith(".py") else rel.split(os.sep)
             if parts and parts[-1] == "__init__":
                 parts = parts[:-1]
             if parts and all(p.isidentifier() for p in parts):
@@ -138,7 +138,7 @@ class ImportGraph:
         nodes: dict[str, _Node] = {}
         changed = False
         for path in self._files():
-            name = self.module_name(path)
+            name = self.module_name(path, resolved=True)  # walked from resolved scan dirs
             if name is None:
                 continue
             try:

@@ -133,7 +133,7 @@ def _modules_under(root: Path, backend_root: Path, dirs: list[str], key_name: st
                     log.warning("%s: not importable as a module (name is not an identifier); skipped", _rel(root, path))
                     continue
                 key = PurePosixPath(*path.relative_to(base).with_suffix("").parts).as_posix()
-                mod = PyModule(".".join(parts), path, _rel(root, path), key)
+                mod = PyModule(".".join(parts), path, path.relative_to(root).as_posix(), key)
                 if key in found:
                     raise ProjectError(
                         f"{mod.rel} and {found[key].rel} would generate the same output '{key}'"

@@ -120,13 +120,9 @@ def enum_members(cls: type[enum.Enum]) -> list[list[Any]]:
     return out
 
 
-def generate(core_schema: Any, mode: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """JSON schema of a core schema in ``mode`` ('validation' or 'serialization').
-
-    Returns ``(schema, refs)`` where ``refs`` describes each ``$defs`` key.
-    """
-    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
-    schema = gen.generate(core_schema, mode=mode)  # type: ignore[arg-type]
+def _finish(gen: _Generator, schemas: dict[str, Any], defs: dict[str, Any]) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Rename placeholders to stable keys in schemas and defs; describe every key."""
     rename: dict[str, str] = {}
     refs: dict[str, dict[str, Any]] = {}
     typevars: dict[str, str] = {}
@@ -156,16 +152,64 @@ def generate(core_schema: Any, mode: str) -> tuple[dict[str, Any], dict[str, dic
                 d["$ref"] = REF_PREFIX + rename[name]
         return d
 
-    schema = _walk(schema, fix)
-    defs = schema.pop("$defs", None)
-    if defs:
-        new_defs = {}
-        for name, value in defs.items():
-            if name in typevars:
-                continue
-            new_defs[rename.get(name, name)] = value
-        schema["$defs"] = {k: new_defs[k] for k in sorted(new_defs)}
-    return schema, {k: refs[k] for k in sorted(refs)}
+    schemas = {k: _walk(v, fix) for k, v in schemas.items()}
+    new_defs = {rename.get(n, n): _walk(v, fix) for n, v in defs.items() if n not in typevars}
+    return schemas, {k: new_defs[k] for k in sorted(new_defs)}, {k: refs[k] for k in sorted(refs)}
+
+
+def _refs_in(node: Any, out: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+            out.add(ref[len(REF_PREFIX):])
+        for v in node.values():
+            _refs_in(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _refs_in(v, out)
+
+
+def generate(core_schema: Any, mode: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """JSON schema of a core schema in ``mode`` ('validation' or 'serialization').
+
+    Returns ``(schema, refs)`` where ``refs`` describes each ``$defs`` key.
+    """
+    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
+    schema = gen.generate(core_schema, mode=mode)  # type: ignore[arg-type]
+    defs = schema.pop("$defs", None) or {}
+    schemas, new_defs, refs = _finish(gen, {"_": schema}, defs)
+    out = schemas["_"]
+    if new_defs:
+        out["$defs"] = new_defs
+    return out, refs
+
+
+def generate_many(items: list[tuple[str, Any]], mode: str) -> tuple[
+        dict[str, Any], dict[str, Any], dict[str, dict[str, Any]]]:
+    """Schemas of several core schemas in one generator pass (one per module, not per model).
+
+    Returns ``(schemas_by_name, defs, refs)``. A schema that is a bare ``$ref`` to its own
+    definition (every model, in pydantic's batch mode) is inlined; ``defs`` keeps only what
+    is still referenced.
+    """
+    gen = _Generator(by_alias=True, ref_template=REF_PREFIX + "{model}")
+    json_map, defs = gen.generate_definitions([(name, mode, cs) for name, cs in items])  # type: ignore[misc]
+    schemas, new_defs, refs = _finish(gen, {k[0]: v for k, v in json_map.items()}, dict(defs))
+    for name, schema in list(schemas.items()):
+        if set(schema) == {"$ref"}:
+            own = schema["$ref"][len(REF_PREFIX):]
+            if own in new_defs:
+                schemas[name] = dict(new_defs[own])
+    used: set[str] = set()
+    _refs_in(schemas, used)
+    frontier = list(used)
+    while frontier:
+        found: set[str] = set()
+        _refs_in(new_defs.get(frontier.pop()), found)
+        for k in found - used:
+            used.add(k)
+            frontier.append(k)
+    return schemas, {k: v for k, v in new_defs.items() if k in used}, refs
 
 
 def typevar_marker(tv: Any) -> type[BaseModel]:

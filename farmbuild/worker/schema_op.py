@@ -29,7 +29,7 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from . import jsonschema as js
 
@@ -223,6 +223,7 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
     defs: dict[str, dict[str, Any]] = {"validation": {}, "serialization": {}}
     refs: dict[str, Any] = {}
     order: list[str] = []
+    batch: list[tuple[str, Any]] = []
     for name, cls in defined_classes(module):
         line = lines.get(name)
         order.append(name)
@@ -235,12 +236,11 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
                     base = "str"
                 elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
                     base = "int"
-            schema, r = js.adapter_schema(cls, "validation")
-            refs.update(r)
             definitions[name] = {
                 "kind": "enum", "key": js.type_key(cls), "line": line, "doc": doc, "base": base,
-                "members": js.enum_members(cls), "schema": schema,
+                "members": js.enum_members(cls),
             }
+            batch.append((name, TypeAdapter(cls).core_schema))
             continue
         entry: dict[str, Any] = {"kind": "model", "key": js.type_key(cls), "line": line, "doc": doc}
         params = list((getattr(cls, "__pydantic_generic_metadata__", None) or {}).get("parameters") or ())
@@ -251,26 +251,28 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
                 target = cls[tuple(js.typevar_marker(p) for p in params) if len(params) > 1 else js.typevar_marker(params[0])]
             except Exception:  # noqa: BLE001 - a bound/constraint that rejects the marker: T stays Any
                 target = cls
-        for mode in ("validation", "serialization"):
-            schema, r = js.generate(target.__pydantic_core_schema__, mode)
-            local_defs = schema.pop("$defs", {})
-            for key, value in local_defs.items():
-                defs[mode][key] = value
-            own = schema.get("$ref", "")[len(js.REF_PREFIX):] if set(schema) == {"$ref"} else None
-            if own and own in local_defs:
-                # a recursive model comes back as a bare $ref to itself: inline its body here
-                # (the definition stays in defs for the recursive references)
-                schema = dict(local_defs[own])
-            if target is not cls:
-                schema["title"] = cls.__name__
-            refs.update(r)
-            entry[mode] = schema
+        batch.append((name, target.__pydantic_core_schema__))
         entry["fields"] = _field_info(cls)
         entry["computed_fields"] = list(cls.model_computed_fields)
         entry["document"] = document_settings(cls, source_rel, line)
         definitions[name] = entry
-    # the module's own generic definitions may have been pulled in as defs by a sibling
-    refs = {k: v for k, v in refs.items() if not k.startswith("~")}
+    for mode in ("validation", "serialization"):
+        schemas, mode_defs, r = js.generate_many(batch, mode)
+        defs[mode] = mode_defs
+        refs.update(r)
+        for name, schema in schemas.items():
+            entry = definitions[name]
+            if entry["kind"] == "enum":
+                if mode == "validation":
+                    entry["schema"] = schema
+                continue
+            if entry["generic_params"]:
+                schema["title"] = name
+            entry[mode] = schema
+    # describe only what is referenced (a generic's own marker parametrization is not)
+    used: set[str] = set()
+    js._refs_in([definitions, defs], used)
+    refs = {k: v for k, v in refs.items() if k in used}
     return {
         "format": 1,
         "module": module_name,

@@ -67,13 +67,7 @@ def _md5(path: str) -> str:
         return ""
 
 
-def _local_modules() -> dict[str, str]:
-    out = {}
-    for name, mod in list(sys.modules.items()):
-        f = getattr(mod, "__file__", None)
-        if f and _is_local(f):
-            out[name] = f
-    return out
+_CLASSIFIED: dict[str, int] = {}  # module name -> id() of the module object already classified
 
 
 # File timestamps come from the kernel's coarse clock, which may lag time.time_ns() by a tick.
@@ -81,14 +75,19 @@ _MTIME_SLACK_NS = 10_000_000
 
 
 def _record_loaded(job_started_ns: int | None = None) -> None:
-    """Remember the file state of modules imported by the last job.
+    """Remember the file state of every newly imported local module.
 
-    A file written while the job ran may have been imported before or after the write: its
-    recorded hash is left empty so the next job imports it again (the same race as doit
-    issue 119, one level down).
+    Only modules not classified before are looked at (sys.modules holds thousands of entries;
+    checking them all after every job dominated a 500-module build). A file written while the
+    job ran may have been imported before or after the write: its recorded hash is left empty
+    so the next job imports it again (the same race as doit issue 119, one level down).
     """
-    for name, f in _local_modules().items():
-        if name in STATE.seen and STATE.seen[name][0] == f:
+    for name, mod in list(sys.modules.items()):
+        if _CLASSIFIED.get(name) == id(mod):
+            continue
+        _CLASSIFIED[name] = id(mod)
+        f = getattr(mod, "__file__", None)
+        if not f or not _is_local(f):
             continue
         try:
             st = os.stat(f)
@@ -166,6 +165,7 @@ def invalidate(extra_changed: list[str] | None = None) -> list[str]:
     for name in sorted(drop):
         sys.modules.pop(name, None)
         STATE.seen.pop(name, None)
+        _CLASSIFIED.pop(name, None)
         parent, _, child = name.rpartition(".")
         if parent and parent in sys.modules and getattr(sys.modules[parent], child, None) is not None:
             try:
@@ -311,7 +311,7 @@ def main() -> None:
             protocol.send(proto_out, reply)
             continue
         try:
-            if name != "init":
+            if name != "init" and (req.get("check", True) or req.get("changed")):
                 dropped = invalidate(req.get("changed"))
             result = fn(**args)
             reply = {"id": rid, "ok": True, "result": result}

@@ -1,0 +1,1 @@
+"""farmbuild's benchmark harness (see README: "Benchmarks")."""
