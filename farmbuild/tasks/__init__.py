@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import schema, vite_plugin
+from . import schema, types, vite_plugin
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     schema.tasks,
+    types.tasks,
     vite_plugin.tasks,
 ]
 

@@ -17,7 +17,13 @@ Output (``.farm/schema/<key>.json``, format 1)::
 
 Every ``$ref`` is ``#/$defs/<module>:<qualname>`` (see :mod:`.jsonschema`); ``refs`` says where
 each lives, so a generator can import it from the right module. Generic models are rendered
-with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``.
+with their type parameters kept symbolic: ``{"x-farm-typevar": "T"}``. A parametrized generic's
+``refs`` entry has its argument schemas and its symbolic template (see :mod:`.jsonschema`), and
+every key in ``defs`` has a schema in both modes (a class reached in one mode only, through a
+computed or an excluded field, gets the other too), so whether a model's input and output
+shapes differ can be decided from one document.
+
+A model decorated with ``@deprecated("message")`` has ``"deprecated": "message"``.
 """
 
 from __future__ import annotations
@@ -217,11 +223,36 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
     import importlib
 
     module = importlib.import_module(module_name)
+    with js.resolving_in(vars(module)):
+        return _extract(module, module_name, source_rel)
+
+
+def _complete_defs(defs: dict[str, dict[str, Any]], refs: dict[str, Any], classes: dict[str, Any]) -> None:
+    """Give every definition a schema in both modes (see the module docstring)."""
+    modes = ("validation", "serialization")
+    while True:
+        missing = [(key, mode) for mode in modes for key in defs[modes[0] if mode == modes[1] else modes[1]]
+                   if key not in defs[mode] and key in classes]
+        if not missing:
+            return
+        for key, mode in missing:
+            cls = classes[key]
+            core = getattr(cls, "__pydantic_core_schema__", None)
+            schema, r = (js.generate(core, mode, classes=classes) if core is not None
+                         else js.adapter_schema(cls, mode, classes=classes))
+            for k, v in schema.pop("$defs", {}).items():
+                defs[mode].setdefault(k, v)
+            defs[mode][key] = schema
+            js.merge_refs(refs, r)
+
+
+def _extract(module: Any, module_name: str, source_rel: str) -> dict[str, Any]:
     file = getattr(module, "__file__", None)
     lines = _class_lines(file)
     definitions: dict[str, Any] = {}
     defs: dict[str, dict[str, Any]] = {"validation": {}, "serialization": {}}
     refs: dict[str, Any] = {}
+    classes: dict[str, Any] = {}
     order: list[str] = []
     batch: list[tuple[str, Any]] = []
     for name, cls in defined_classes(module):
@@ -243,6 +274,9 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
             batch.append((name, TypeAdapter(cls).core_schema))
             continue
         entry: dict[str, Any] = {"kind": "model", "key": js.type_key(cls), "line": line, "doc": doc}
+        message = cls.__dict__.get("__deprecated__")  # typing_extensions.deprecated("...") on the class
+        if isinstance(message, str):
+            entry["deprecated"] = message
         params = list((getattr(cls, "__pydantic_generic_metadata__", None) or {}).get("parameters") or ())
         entry["generic_params"] = [p.__name__ for p in params]
         target: Any = cls
@@ -257,9 +291,9 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
         entry["document"] = document_settings(cls, source_rel, line)
         definitions[name] = entry
     for mode in ("validation", "serialization"):
-        schemas, mode_defs, r = js.generate_many(batch, mode)
+        schemas, mode_defs, r = js.generate_many(batch, mode, classes=classes)
         defs[mode] = mode_defs
-        refs.update(r)
+        js.merge_refs(refs, r)
         for name, schema in schemas.items():
             entry = definitions[name]
             if entry["kind"] == "enum":
@@ -269,9 +303,10 @@ def extract(module_name: str, source_rel: str) -> dict[str, Any]:
             if entry["generic_params"]:
                 schema["title"] = name
             entry[mode] = schema
+    _complete_defs(defs, refs, classes)
     # describe only what is referenced (a generic's own marker parametrization is not)
-    used: set[str] = set()
-    js._refs_in([definitions, defs], used)
+    both = {k: [defs["validation"].get(k), defs["serialization"].get(k)] for k in {*defs["validation"], *defs["serialization"]}}
+    used = js.reachable(definitions, both, refs)
     refs = {k: v for k, v in refs.items() if k in used}
     return {
         "format": 1,

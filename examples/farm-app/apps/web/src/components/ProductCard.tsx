@@ -1,4 +1,14 @@
-import type { Product } from "../lib/http";
+import { type Product, Unit } from "../types/models";
+
+// How a shopper reads each unit; keyed by the generated enum, so a new Unit member fails to compile here.
+const UNIT_LABELS: Record<Unit, string> = {
+  [Unit.kilogram]: "kg",
+  [Unit.piece]: "piece",
+  [Unit.bunch]: "bunch",
+  [Unit.dozen]: "dozen",
+  [Unit.litre]: "litre",
+  [Unit.jar]: "jar",
+};
 
 interface ProductCardProps {
   product: Product;
@@ -20,7 +30,7 @@ export function ProductCard({ product, onTagClick }: ProductCardProps) {
       <h3>{product.name}</h3>
       <p className="product-card__farm">{product.farm}</p>
       <p className="product-card__price">
-        {product.price.display} <span>/ {product.unit}</span>
+        {product.price.display} <span>/ {UNIT_LABELS[product.unit]}</span>
       </p>
       <ul className="product-card__tags">
         {product.organic && <li className="organic">organic</li>}

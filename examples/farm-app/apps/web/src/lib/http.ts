@@ -1,67 +1,9 @@
-// Hand-written types and fetch calls for the few endpoints the pages use.
-// farmbuild generates all of this from the API (src/types, src/services/api, src/hooks/api);
-// once it does, the pages import the generated client and hooks instead of this file.
+// Fetch calls for the few endpoints the pages use. The types are farmbuild's, generated from the
+// pydantic models (src/types); once the generated client lands (src/services/api, src/hooks/api),
+// the pages import it instead of these functions.
 
-export type Category = "vegetables" | "fruit" | "dairy" | "bakery" | "eggs" | "pantry";
-
-export interface Money {
-  amount: string; // a Decimal, sent as a string so no cent is lost
-  currency: string;
-  display: string;
-}
-
-export interface ProductImage {
-  id: string;
-  url: string;
-  alt_text: string;
-  content_type: string;
-}
-
-export interface Product {
-  id: string;
-  name: string;
-  description: string;
-  category: Category;
-  unit: string;
-  price: Money;
-  stock: number;
-  farm: string;
-  organic: boolean;
-  tags: string[];
-  images: ProductImage[];
-  created_at: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  size: number;
-}
-
-export interface ChatMessage {
-  role: "system" | "user" | "assistant";
-  content: string;
-}
-
-export interface ChatRequest {
-  messages: ChatMessage[];
-  model?: string | null;
-  temperature?: number;
-}
-
-export interface ChatResponse {
-  message: ChatMessage;
-  model: string;
-  provider: string;
-}
-
-export interface ModelInfo {
-  name: string;
-  provider: string;
-  default: boolean;
-  available: boolean;
-}
+import type { ErrorBody } from "../types/api";
+import type { Category, ChatRequestInput, ChatResponse, ModelInfo, Page, Product } from "../types/models";
 
 export interface ProductQuery {
   category?: Category;
@@ -84,6 +26,10 @@ export class HttpError extends Error {
   }
 }
 
+function isErrorBody(body: unknown): body is ErrorBody {
+  return typeof body === "object" && body !== null && "detail" in body;
+}
+
 async function request<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(path, {
     ...init,
@@ -91,8 +37,7 @@ async function request<T>(path: string, init?: RequestInit): Promise<T> {
   });
   if (!res.ok) {
     const body: unknown = await res.json().catch(() => null);
-    const detail = body && typeof body === "object" && "detail" in body ? body.detail : body;
-    throw new HttpError(res.status, detail);
+    throw new HttpError(res.status, isErrorBody(body) ? body.detail : body);
   }
   return (await res.json()) as T;
 }
@@ -112,6 +57,7 @@ export function listModels(): Promise<ModelInfo[]> {
   return request("/api/assistant/models");
 }
 
-export function chat(body: ChatRequest): Promise<ChatResponse> {
+/** Send a conversation; `ChatRequestInput` is what the API accepts (defaulted fields optional). */
+export function chat(body: ChatRequestInput): Promise<ChatResponse> {
   return request("/api/assistant/chat", { method: "POST", body: JSON.stringify(body) });
 }

@@ -1,6 +1,7 @@
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { type ChatMessage, chat, listModels } from "../lib/http";
+import { chat, listModels } from "../lib/http";
+import type { ChatMessage } from "../types/models";
 
 export function ChatPage() {
   const [messages, setMessages] = useState<ChatMessage[]>([]);

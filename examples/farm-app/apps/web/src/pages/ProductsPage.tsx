@@ -1,9 +1,11 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { ProductCard } from "../components/ProductCard";
-import { type Category, listProducts } from "../lib/http";
+import { listProducts } from "../lib/http";
+import { Category } from "../types/models";
 
-const CATEGORIES: Category[] = ["vegetables", "fruit", "dairy", "bakery", "eggs", "pantry"];
+// The shelves in the order Python declares them (the generated const object keeps member names).
+const CATEGORIES: Category[] = Object.values(Category);
 const PAGE_SIZE = 6;
 
 export function ProductsPage() {
@@ -38,7 +40,7 @@ export function ProductsPage() {
           <select
             value={category ?? ""}
             onChange={(e) => {
-              setCategory(e.target.value ? (e.target.value as Category) : undefined);
+              setCategory(CATEGORIES.find((c) => c === e.target.value));
               setPage(1);
             }}
           >

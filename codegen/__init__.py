@@ -1,0 +1,1 @@
+"""Pure generators: schemas/OpenAPI in, ``{PurePosixPath: str}`` out. Never imports farmbuild."""
