@@ -77,6 +77,11 @@ class WatchProcess:
             if pred(line):
                 return line
 
+    def wait_all(self, *preds: Callable[[str], bool], timeout: float = 60.0) -> None:
+        """Consume lines until each predicate matched one of them, in any order."""
+        left = list(preds)
+        self.wait_line(lambda line: bool([left.remove(p) for p in list(left) if p(line)]) and not left, timeout)
+
     def wait_json(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 60.0) -> dict[str, Any]:
         def match(line: str) -> bool:
             try:
@@ -126,6 +131,14 @@ def test_save_rebuild_and_ctrl_c(watch: Callable[..., WatchProcess], make_projec
     assert w.interrupt() == 0
     assert w.all[-1] != "" and "farm watch: stopped" in w.wait_line(lambda line: "stopped" in line, timeout=5)
     assert not any(alive(pid) for pid in workers)
+
+
+def is_json(line: str, **expect: Any) -> bool:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and all(data.get(k) == v for k, v in expect.items())
 
 
 def test_json_lines_for_harnesses(watch: Callable[..., WatchProcess], make_project: Callable[..., Path]) -> None:

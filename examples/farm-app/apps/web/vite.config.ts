@@ -1,3 +1,4 @@
+import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 // farmbuild's Vite plugin, copied here by `farm build` (do not edit the copy): live updates from
 // `farm watch` (the farm:update event, build errors in Vite's overlay) and the /api proxy.
@@ -6,7 +7,9 @@ import farmbuild from "./farmbuild-vite.mjs";
 // The API runs on uvicorn (apps/api); the browser only talks to Vite, which forwards /api to it
 // ($FARM_BACKEND_URL when `farm watch --serve` started both, else http://127.0.0.1:8000).
 export default defineConfig({
-  plugins: [farmbuild({ proxy: "/api" })],
+  // react(): Fast Refresh, so a regenerated types module updates the components that import it in
+  // place instead of reloading the page.
+  plugins: [react(), farmbuild({ proxy: "/api" })],
   build: {
     rolldownOptions: {
       // TanStack Query marks its modules "use client" for React Server Components; a client-only
