@@ -18,10 +18,10 @@ def add(sub: Any) -> None:
 
     p = sub.add_parser(
         "watch",
-        help="rebuild what each save affects; notify Vite and the backend (Ctrl-C to stop)",
+        help="rebuild what each save affects and tell Vite (Ctrl-C to stop); --serve also runs the dev servers",
         description="Watch the backend sources, plugins, migrations and farm.toml; on every save rebuild "
-        "exactly the tasks whose inputs changed, in process, with a warm worker; tell the Vite plugin "
-        "(farm:update, error overlay) and the backend's dev router.",
+        "exactly the tasks whose inputs changed, in process, with a warm worker, and tell farmbuild's Vite "
+        "plugin (the farm:update event, build errors in Vite's overlay).",
     )
     _common(p)
     p.add_argument("--serve", action="store_true",
@@ -93,8 +93,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     token = ensure_token(root)
     servers_cfg = project.config.development.servers
     client = httpx.Client(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
-    notifier = Notifier(client, frontend_url=servers_cfg.frontend_url, backend_url=servers_cfg.backend_url,
-                        token=token, backend_notify=hr.ai_models.enabled and hr.ai_models.hot_swap)
+    notifier = Notifier(client, frontend_url=servers_cfg.frontend_url, token=token)
     source = WatchfilesSource(step_ms=hr.debounce_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling or args.poll)
     loop = WatchLoop(session, source=source, notifier=notifier, on_event=on_event)
     group: ServerGroup | None = None

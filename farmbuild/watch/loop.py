@@ -3,9 +3,8 @@
 One *cycle* per batch::
 
     touched paths ──► content hashes ──► reload graph? ──► affected tasks ──► lanes ──► doit (in process)
-    (any source)      (drop touches,      (added/removed,    (reverse index      (frontend   │
-                       atomic saves)       config, imports)   + failing tasks)    first)     ├─► Vite event / overlay
-                                                                                             └─► backend dev router
+    (any source)      (drop touches,      (added/removed,    (reverse index)     (frontend   │
+                       atomic saves)       config, imports)                       first)     └─► Vite event / overlay
 
 Guarantees, each one tested:
 
@@ -398,7 +397,6 @@ class WatchLoop:
                 self._vite_errors = errors_sig
             else:
                 self._vite_errors = None  # unknown: tell it again next time
-        done.extend(self.notifier.backend(report))
         return done
 
     def _notify_frontend_state(self, changed: list[str] | None = None) -> None:

@@ -17,11 +17,14 @@ shows ``errors[0]`` in Vite's error overlay, and clears that overlay when ``erro
 again. Generated TypeScript reaches the page through Vite's own watcher; the event never asks
 for a second reload.
 
-**Backend** (``farmbuild.runtime``'s dev router): ``POST <backend_url>/__farm/ai/reload`` when
-an ``ai`` task wrote new state, ``POST /__farm/plugins/reload`` when a ``plugins`` task did.
-uvicorn ``--reload`` restarts on source changes by itself, so nothing else is sent. A server
-that is not running, or runs without the farmbuild endpoint, is not an error: there is simply
-nobody to tell (said once at INFO, then at DEBUG).
+**The backend** needs no message from the loop: uvicorn ``--reload`` restarts on source changes
+by itself, and the changes it cannot see (the ``[ai]`` section, plugins) are applied by the
+tasks that own them, which call the backend's dev router (``/__farm/ai/reload``,
+``/__farm/plugins/reload``) from inside the build, in ``farm build`` and ``farm watch`` alike.
+Posting again from here would swap every model twice.
+
+A Vite that is not running, or runs without the plugin, is not an error: there is simply nobody
+to tell (said once at INFO, then at DEBUG).
 """
 
 from __future__ import annotations
@@ -36,16 +39,11 @@ import httpx
 
 from ..devtoken import HEADER
 from ..report import BuildReport, TaskResult
-from ..tasks.spec import TaskKind
 
 log = logging.getLogger(__name__)
 
 PROTOCOL_VERSION = 1
 VITE_EVENT_PATH = "/__farm/event"
-BACKEND_ENDPOINTS: dict[TaskKind, str] = {
-    TaskKind.AI: "/__farm/ai/reload",
-    TaskKind.PLUGINS: "/__farm/plugins/reload",
-}
 
 
 def error_entry(result: TaskResult) -> dict[str, Any]:
@@ -84,17 +82,13 @@ class _Target:
 
 
 class Notifier:
-    """Posts build events to Vite and the backend. Every method returns whether someone listened."""
+    """Posts build events to the Vite plugin; returns whether someone listened."""
 
-    def __init__(self, client: httpx.Client, *, frontend_url: str, backend_url: str, token: str,
-                 backend_notify: bool = True) -> None:
+    def __init__(self, client: httpx.Client, *, frontend_url: str, token: str) -> None:
         self.client = client
         self.frontend_url = frontend_url.rstrip("/")
-        self.backend_url = backend_url.rstrip("/")
         self.token = token
-        self.backend_notify = backend_notify
         self._vite = _Target("vite")
-        self._backend = _Target("backend")
 
     def _post(self, target: _Target, url: str, body: dict[str, Any]) -> bool:
         try:
@@ -103,9 +97,8 @@ class Notifier:
             target.once("down", "%s is not reachable at %s (%s); not notified", target.name, url, type(exc).__name__)
             return False
         if res.status_code == 404:
-            hint = ("add farmbuild() to the plugins in vite.config.ts (README: Live updates in Vite)"
-                    if target.name == "vite" else "mount farmbuild's dev router in the app")
-            target.once("404", "%s at %s has no farmbuild endpoint; %s", target.name, url, hint)
+            target.once("404", "%s at %s has no farmbuild endpoint; add farmbuild() to the plugins in"
+                        " vite.config.ts (README: farm watch)", target.name, url)
             return False
         if res.status_code in (401, 403):
             target.once("403", "%s refused farm's dev token (%s): is it serving another project?",
@@ -119,20 +112,3 @@ class Notifier:
 
     def frontend(self, event: dict[str, Any]) -> bool:
         return self._post(self._vite, self.frontend_url + VITE_EVENT_PATH, event)
-
-    def backend(self, report: BuildReport) -> list[str]:
-        """Tell the backend about AI/plugin state a build wrote; returns the endpoints that answered."""
-        if not self.backend_notify:
-            return []
-        wrote = {TaskKind(r.id.split(":", 1)[0]) for r in report.results
-                 if r.status == "ran" and r.written and r.id.split(":", 1)[0] in _KIND_VALUES}
-        done = []
-        for kind, path in BACKEND_ENDPOINTS.items():
-            if kind in wrote:
-                tasks = [r.id for r in report.results if r.id.split(":", 1)[0] == kind.value and r.written]
-                if self._post(self._backend, self.backend_url + path, {"tasks": tasks}):
-                    done.append(path)
-        return done
-
-
-_KIND_VALUES = {k.value for k in BACKEND_ENDPOINTS}

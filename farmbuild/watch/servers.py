@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..devtoken import ENV_FILE, ensure_token, token_path
+from ..devtoken import ENV_FILE, HEADER, ensure_token, token_path
 from ..errors import ConfigError, ProjectError
 from ..project import Project
 
@@ -78,7 +78,7 @@ def server_specs(project: Project) -> list[ServerSpec]:
     servers = project.config.development.servers
     env = {
         ENV_FILE: str(token_path(project.root)),
-        "FARM_DEV": "1",
+        "FARM_ENV": "development",  # the app mounts farmbuild's dev router (farmbuild.runtime)
         "FARM_BACKEND_URL": servers.backend_url,
         "FARM_FRONTEND_URL": servers.frontend_url,
         "PYTHONUNBUFFERED": "1",
@@ -165,7 +165,13 @@ class ManagedServer:
     def _wait_ready(self, proc: subprocess.Popen[bytes]) -> bool:
         url = self.spec.url + self.spec.health_path
         deadline = time.monotonic() + self.ready_timeout_s
-        with httpx.Client(timeout=1.0, trust_env=False) as client:
+        token_file = self.spec.env.get(ENV_FILE)
+        headers = {}
+        if token_file:
+            token = read_token_file(Path(token_file))
+            if token:
+                headers[HEADER] = token
+        with httpx.Client(timeout=1.0, trust_env=False, headers=headers) as client:
             while not self._stopping.is_set() and proc.poll() is None:
                 try:
                     client.get(url)  # any answer means it is serving (404: no dev router mounted)
@@ -223,6 +229,13 @@ class ManagedServer:
                 pass
         if self._supervisor is not None:
             self._supervisor.join(timeout=1.0)
+
+
+def read_token_file(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -21,7 +21,7 @@ DEADLINE_S = 60.0
 
 
 class RecordingNotifier(Notifier):
-    """A real Notifier whose HTTP goes to an in-memory Vite/backend (httpx.MockTransport)."""
+    """A real Notifier whose HTTP goes to an in-memory Vite (httpx.MockTransport)."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
@@ -31,7 +31,7 @@ class RecordingNotifier(Notifier):
             return httpx.Response(200, json={"ok": True})
 
         super().__init__(httpx.Client(transport=httpx.MockTransport(handler)), frontend_url="http://vite.test",
-                         backend_url="http://api.test", token="t0ken")
+                         token="t0ken")
 
     @property
     def vite_events(self) -> list[dict[str, Any]]:

@@ -16,6 +16,11 @@ from farmbuild.watch.loop import BuildEvent, ErrorEvent
 
 from .conftest import LoopHarness, RecordingNotifier, failed_ids, model, ran_ids
 
+
+def schemas(event: BuildEvent) -> set[str]:
+    """The schema tasks that ran (the types tasks downstream of them are not the point here)."""
+    return {t for t in ran_ids(event) if t.startswith("schema:")}
+
 MODELS = "apps/api/src/models"
 
 
@@ -66,7 +71,7 @@ def test_initial_build_then_only_affected_tasks(harness: Callable[..., LoopHarne
 
     mark = h.edit(project / MODELS / "a.py", model("A", "x: int; z: str = ''"))
     event = h.next_build(mark)
-    assert ran_ids(event) == {"schema:a", "schema:c"}  # a and its importer c; b untouched
+    assert schemas(event) == {"schema:a", "schema:c"}  # a and its importer c; b untouched
     assert event.changes == [FileChange(project / MODELS / "a.py", ChangeType.MODIFIED)]
     assert not event.reloaded
     assert fields(project, "a", "A") == {"x", "z"}
@@ -97,7 +102,7 @@ def test_touch_and_identical_rewrite_build_nothing(harness: Callable[..., LoopHa
     h.edit(b, model("B", "y: int; w: int = 0"))  # a sentinel that does change
     event = h.next_build(mark)
     assert event.changes == [FileChange(b, ChangeType.MODIFIED)]
-    assert ran_ids(event) == {"schema:b"}
+    assert schemas(event) == {"schema:b"}
     assert len(h.builds(mark)) == 1
 
 
@@ -143,7 +148,7 @@ def test_atomic_save_is_one_modification(harness: Callable[..., LoopHarness], pr
     event = h.next_build(mark)
     assert event.changes == [FileChange(a, ChangeType.MODIFIED)]
     assert not event.reloaded  # not an add/remove: the task graph is not rebuilt
-    assert ran_ids(event) == {"schema:a", "schema:c"}
+    assert schemas(event) == {"schema:a", "schema:c"}
     assert "saved" in fields(project, "a", "A")
 
 
@@ -308,7 +313,7 @@ def test_added_and_deleted_modules_reload_the_graph(harness: Callable[..., LoopH
     h = harness(project)
     d = project / MODELS / "d.py"
     event = h.next_build(h.edit(d, model("D")))
-    assert event.reloaded and ran_ids(event) == {"schema:d"}
+    assert event.reloaded and schemas(event) == {"schema:d"}
     assert (project / ".farm/schema/d.json").exists()
     mark = h.mark()
     d.unlink()

@@ -1,4 +1,4 @@
-"""Notifications to Vite and the backend, over httpx (MockTransport and a real local server)."""
+"""Notifications to Vite over httpx (MockTransport and a real local server)."""
 
 from __future__ import annotations
 
@@ -50,8 +50,7 @@ def notifier_with(handler) -> tuple[Notifier, list[httpx.Request]]:  # noqa: ANN
         return handler(request)
 
     client = httpx.Client(transport=httpx.MockTransport(record))
-    return Notifier(client, frontend_url="http://127.0.0.1:5173/", backend_url="http://127.0.0.1:8000",
-                    token="s3cret"), seen
+    return Notifier(client, frontend_url="http://127.0.0.1:5173/", token="s3cret"), seen
 
 
 def test_vite_gets_the_token_and_the_document() -> None:
@@ -87,25 +86,6 @@ def test_nobody_listening_is_not_an_error(caplog: pytest.LogCaptureFixture) -> N
     assert "s3cret" not in caplog.text
 
 
-def test_the_backend_hears_only_about_ai_and_plugin_state() -> None:
-    n, seen = notifier_with(lambda r: httpx.Response(200, json={"ok": True}))
-    assert n.backend(report(TaskResult("schema:a", "ran", 0.1, [".farm/schema/a.json"]))) == []
-    assert n.backend(report(TaskResult("ai", "ran", 0.1, []))) == []  # ran, but nothing changed
-    done = n.backend(report(TaskResult("ai", "ran", 0.1, [".farm/state/ai.json"]),
-                            TaskResult("plugins", "ran", 0.1, ["apps/web/src/plugins/components/index.ts"])))
-    assert done == ["/__farm/ai/reload", "/__farm/plugins/reload"]
-    assert [str(r.url) for r in seen] == ["http://127.0.0.1:8000/__farm/ai/reload",
-                                          "http://127.0.0.1:8000/__farm/plugins/reload"]
-    assert all(r.headers["X-Farm-Token"] == "s3cret" for r in seen)
-
-
-def test_backend_notifications_can_be_switched_off() -> None:
-    n, seen = notifier_with(lambda r: httpx.Response(200))
-    n.backend_notify = False
-    assert n.backend(report(TaskResult("ai", "ran", 0.1, [".farm/state/ai.json"]))) == []
-    assert seen == []
-
-
 @pytest.fixture
 def http_server() -> Iterator[tuple[str, list[dict]]]:
     """A real HTTP server on 127.0.0.1 standing in for Vite's endpoint."""
@@ -136,6 +116,6 @@ def http_server() -> Iterator[tuple[str, list[dict]]]:
 def test_a_real_server_receives_the_event(http_server: tuple[str, list[dict]]) -> None:
     url, got = http_server
     with httpx.Client(timeout=5, trust_env=False) as client:
-        n = Notifier(client, frontend_url=url, backend_url=url, token="tok")
+        n = Notifier(client, frontend_url=url, token="tok")
         assert n.frontend({"version": 1, "errors": []})
     assert got == [{"path": "/__farm/event", "token": "tok", "body": {"version": 1, "errors": []}}]

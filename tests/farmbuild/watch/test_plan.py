@@ -100,46 +100,44 @@ def test_type_generation_settings_filter_the_plan(make_project: Callable[..., Pa
     assert plan.affected(p, g, [FileChange(root / MODELS / "a.py", ChangeType.MODIFIED)]) == {"schema:a"}
 
 
-# -- lanes in the loop: fake frontend and backend kinds next to the real schema tasks ------
+# -- lanes in the loop: the real types tasks (frontend) and a backend-side probe task -------
 
-def fake_kinds(root: Path, on_frontend: Callable[[], None] = lambda: None) -> Callable[[BuildContext], Iterator[TaskSpec]]:
+def probe_kinds(on_frontend: Callable[[], None] = lambda: None) -> Callable[[BuildContext], Iterator[TaskSpec]]:
+    """A frontend task and a backend-side task, both reading every schema (like a Python client)."""
+
     def kinds(ctx: BuildContext) -> Iterator[TaskSpec]:
         project = ctx.project
-        for module in project.models:
-            src = project.state_dir / "schema" / f"{module.key}.json"
-            ts = project.frontend_src / "types" / f"{module.key}.ts"
-
-            def types(src: Path = src, ts: Path = ts) -> dict[Path, str]:
-                on_frontend()
-                defs = json.loads(src.read_text())["definitions"]
-                return {ts: "".join(f"export interface {n} {{ {'; '.join(d['validation']['properties'])} }}\n"
-                                    for n, d in defs.items())}
-
-            yield TaskSpec(TaskKind.TYPES, module.key, types, (src,), (ts,))
         schemas = tuple(project.state_dir / "schema" / f"{m.key}.json" for m in project.models)
-        out = project.root / "clients" / "python" / "models.txt"
+        front = project.frontend_src / "probe.ts"
+        back = project.root / "clients" / "python" / "models.txt"
 
-        def pyclient() -> dict[Path, str]:
-            return {out: "\n".join(sorted(json.loads(s.read_text())["order"][0] for s in schemas)) + "\n"}
+        def frontend() -> dict[Path, str]:
+            on_frontend()
+            return {front: "".join(f"// {len(s.read_bytes())}\n" for s in schemas)}
 
-        yield TaskSpec(TaskKind.PYCLIENT, None, pyclient, schemas, (out,))
+        def backend() -> dict[Path, str]:
+            return {back: "".join(f"{json.loads(s.read_text())['order']}\n" for s in schemas)}
+
+        # reserved kinds nothing else uses as a task, so the probe never collides with real tasks
+        yield TaskSpec(TaskKind.NOTIFY_FRONTEND, "probe", frontend, schemas, (front,))
+        yield TaskSpec(TaskKind.NOTIFY_BACKEND, "probe", backend, schemas, (back,))
 
     return kinds
 
 
 def test_the_browser_is_told_before_the_backend_lane_runs(harness: Callable[..., LoopHarness], project: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, fake_kinds(project)])
+    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, probe_kinds()])
     notifier = RecordingNotifier()
     h = harness(project, notifier=notifier)
     mark = h.edit(project / MODELS / "a.py", model("A", "x: int; more: int = 0"))
     first = h.next_build(mark)
-    assert first.lane == 0 and {"schema:a", "types:a", "schema:b", "types:b"} <= ran_ids(first)
-    assert "pyclient" not in ran_ids(first)
+    assert first.lane == 0 and {"schema:a", "types:a", "schema:b", "notify-frontend:probe"} <= ran_ids(first)
+    assert "notify-backend:probe" not in ran_ids(first)
     assert first.notified == ["vite"]
-    assert any(w.endswith("types/a.ts") for w in notifier.vite_events[-1]["written"])
+    assert "apps/web/src/types/models/a.ts" in notifier.vite_events[-1]["written"]
     second = h.next_build(mark, lambda e: e.lane == 1)
-    assert ran_ids(second) == {"pyclient"}
+    assert ran_ids(second) == {"notify-backend:probe"}
     assert h.events.index(first) < h.events.index(second)
 
 
@@ -155,11 +153,11 @@ def test_the_follow_up_lane_waits_when_new_changes_are_queued(harness: Callable[
             b.write_text(text)
             box["h"].emit(b)
 
-    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, fake_kinds(project, on_frontend)])
+    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, probe_kinds(on_frontend)])
     h = box["h"] = harness(project)
     mark = h.edit(project / MODELS / "a.py", model("A", "x: int; first: int = 0"))
     deferred = h.wait(lambda e: isinstance(e, Deferred), after=mark)
-    assert deferred.tasks == {"pyclient"}
+    assert deferred.tasks == {"notify-backend:probe"}
     nxt = h.next_build(mark, lambda e: any(c.path == b for c in e.changes) and e.lane == 1)
-    assert "pyclient" in ran_ids(nxt)  # the postponed task ran with the next cycle, not dropped
+    assert "notify-backend:probe" in ran_ids(nxt)  # the postponed task ran with the next cycle, not dropped
     assert all(isinstance(e, BuildEvent) for e in h.builds(mark))
