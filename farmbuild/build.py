@@ -50,6 +50,7 @@ class Session:
         self.ctx = BuildContext(self.project, worker=worker, isolated=isolated)
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
+        self._cleaned_for: TaskGraph | None = None
         self.monitor = PerformanceMonitor(
             self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
@@ -76,9 +77,16 @@ class Session:
         return out
 
     def _cleanup_stale(self) -> list[str]:
-        """Delete files a previous build generated that no task produces any more."""
+        """Delete files a previous build generated that no task produces any more.
+
+        Once per task graph: ``farm watch`` rebuilds many times with the same graph, and the
+        answer only changes when the graph does (after :meth:`reload`).
+        """
+        if self._cleaned_for is self.graph:
+            return []
         manifest = self.project.state_dir / MANIFEST
-        current = sorted({self.project.rel(t) for t in self.graph.targets})
+        root = self.project.root
+        current = sorted({_rel_fast(root, t) or self.project.rel(t) for t in self.graph.targets})
         try:
             previous = json.loads(manifest.read_text("utf-8")).get("targets", [])
         except (OSError, ValueError, AttributeError):
@@ -91,6 +99,7 @@ class Session:
             except FarmbuildError as exc:
                 log.warning("%s", exc)
         write_internal(manifest, json.dumps({"targets": current}, indent=1) + "\n")
+        self._cleaned_for = self.graph
         return removed
 
     def build(self, options: BuildOptions | None = None,
@@ -108,8 +117,12 @@ class Session:
             worker = self.ctx.worker()  # not started until a task needs it
             worker.begin_build()
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
+            # doit only needs the selected tasks and what they consume: loading all of a large
+            # graph for a one-module rebuild would cost more than the rebuild (farm watch)
+            load = self.graph.upstream(t for name in selected for t in self.graph.expand(name)) if selected else None
             try:
-                code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always)
+                code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always,
+                                  load=load)
             finally:
                 worker.end_build()
                 if self.isolated:
@@ -146,6 +159,14 @@ class Session:
     def close(self) -> None:
         if self.ctx.has_worker and self._given_worker is None:
             self.ctx.worker().close()
+
+
+def _rel_fast(root: Path, path: Path) -> str | None:
+    """``path`` relative to ``root`` without resolving (task paths are absolute and resolved)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def build(root: Path, options: BuildOptions | None = None,

@@ -95,6 +95,10 @@ class TaskGraph:
                 for target in self._expand(dep):
                     self._dependents.setdefault(target, set()).add(sid)
 
+    def expand(self, name: str) -> list[str]:
+        """A task id, or a basename standing for its subtasks (doit's group task), as task ids."""
+        return self._expand(name)
+
     def _expand(self, name: str) -> list[str]:
         if name in self.specs:
             return [name]

@@ -96,9 +96,15 @@ def run(
     *,
     jobs: int = 0,
     always: bool = False,
+    load: set[str] | None = None,
 ) -> int:
-    """Run ``selected`` tasks (all when None) and their dependencies. Returns doit's exit code."""
-    dicts = [spec.to_doit(ctx) for spec in graph.specs.values()]
+    """Run ``selected`` tasks (all when None) and their dependencies. Returns doit's exit code.
+
+    ``load`` restricts the tasks doit is given (it must hold ``selected`` and everything they
+    consume, :meth:`TaskGraph.upstream`); None gives it all.
+    """
+    specs = graph.specs.values() if load is None else [s for sid, s in graph.specs.items() if sid in load]
+    dicts = [spec.to_doit(ctx) for spec in specs]
     config = doit_config(ctx.project.root)
     config["reporter"] = reporter
     config["outfile"] = io.StringIO()

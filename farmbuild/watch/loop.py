@@ -325,7 +325,10 @@ class WatchLoop:
         if not tasks:
             log.debug("cycle %d: no task reads %s", self.cycle, ", ".join(self.session.project.rel(c.path) for c in changes))
             return
-        lanes = plan.lanes(graph, tasks, self.session.project.frontend_root) if self.use_lanes else [tasks]
+        if self.use_lanes:
+            lanes = plan.lanes(graph, tasks, self.session.project.frontend_root, plan.declared_deferred())
+        else:
+            lanes = [tasks]
         for i, lane in enumerate(lanes):
             if i > 0 and self._has_pending():
                 self.deferred |= lane

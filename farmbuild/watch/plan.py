@@ -117,16 +117,26 @@ def drop_typegen(graph: TaskGraph, tasks: set[str]) -> set[str]:
     return {t for t in tasks if graph.specs[t].kind not in TYPEGEN_KINDS}
 
 
-def lanes(graph: TaskGraph, tasks: set[str], frontend_root: Path) -> list[set[str]]:
+def declared_deferred() -> frozenset[TaskKind]:
+    """Kinds a task module declared slow and of no interest to the browser (``farmbuild.tasks.DEFERRED``)."""
+    from .. import tasks
+
+    return frozenset(getattr(tasks, "DEFERRED", frozenset()))
+
+
+def lanes(graph: TaskGraph, tasks: set[str], frontend_root: Path,
+          deferred_kinds: frozenset[TaskKind] = frozenset()) -> list[set[str]]:
     """Split ``tasks``: those on the way to a file under ``frontend_root`` first, the rest after.
 
-    >>> # schema:a -> types:a (frontend) ; schema:a -> pyclient (elsewhere)
-    >>> # lanes(...) == [{"schema:a", "types:a"}, {"pyclient"}]
+    When no task of the batch writes into the frontend, tasks of ``deferred_kinds`` (kinds that
+    declare themselves slow and of no interest to a browser, e.g. the Python client) and what
+    consumes them still go last.
     """
-    root = frontend_root.resolve()
-    front = {t for t in tasks if any(p.resolve().is_relative_to(root) for p in graph.specs[t].targets)}
-    if not front:
-        return [set(tasks)] if tasks else []
-    first = graph.upstream(front) & tasks
-    rest = tasks - first
-    return [first, rest] if rest else [first]
+    root = frontend_root  # spec paths and the project paths are absolute and resolved
+    front = {t for t in tasks if any(p.is_relative_to(root) for p in graph.specs[t].targets)}
+    if front:
+        later = tasks - (graph.upstream(front) & tasks)
+    else:
+        later = graph.downstream({t for t in tasks if graph.specs[t].kind in deferred_kinds}) & tasks
+    first = tasks - later
+    return [lane for lane in (first, later) if lane]

@@ -50,6 +50,11 @@ def test_no_frontend_output_means_one_lane(graph: TaskGraph) -> None:
     assert plan.lanes(graph, set(), WEB) == []
 
 
+def test_declared_slow_kinds_go_last_when_no_frontend_file_is_due(graph: TaskGraph) -> None:
+    tasks = graph.affected([Path("/p/src/b.py")])
+    assert plan.lanes(graph, tasks, WEB, frozenset({TaskKind.PYCLIENT})) == [{"schema:b", "openapi-json"}, {"pyclient"}]
+
+
 def test_upstream_and_sources(graph: TaskGraph) -> None:
     assert graph.upstream({"pyclient"}) == {"pyclient", "openapi-json", "schema:a", "schema:b"}
     assert graph.sources({"pyclient", "openapi-json", "schema:a"}) == {Path("/p/src/a.py").resolve()}
