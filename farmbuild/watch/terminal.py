@@ -45,14 +45,15 @@ def build_line(event: BuildEvent, rel: Callable[[Any], str], *, clock: Callable[
         head += " (follow-up)"
     if event.retried:
         head += " (changed during the last build)"
-    ok_tasks = [r for r in ran]
+    ok_tasks = ran
     if len(ok_tasks) <= MAX_LISTED:
         tasks = ", ".join(f"{r.id} {_ms(r.duration_s)}" for r in ok_tasks)
     else:
         by_kind = Counter(r.id.split(":", 1)[0] for r in ok_tasks)
-        secs: Counter[str] = Counter()
+        secs: dict[str, float] = {}
         for r in ok_tasks:
-            secs[r.id.split(":", 1)[0]] += r.duration_s
+            kind = r.id.split(":", 1)[0]
+            secs[kind] = secs.get(kind, 0.0) + r.duration_s
         tasks = ", ".join(f"{k} \u00d7{n} {_ms(secs[k])}" for k, n in sorted(by_kind.items()))
     parts = [tasks] if tasks else []
     by_error: dict[str, list[str]] = {}
