@@ -90,10 +90,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
             log.warning("that build took %.1f s (development.hot_reload.performance.slow_reload_threshold_ms = %d)",
                         event.finished_at - event.started_at, slow_ms)
 
-    token = ensure_token(root)
+    ensure_token(root)
     servers_cfg = project.config.development.servers
     client = httpx.Client(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
-    notifier = Notifier(client, frontend_url=servers_cfg.frontend_url, token=token)
+    notifier = Notifier(client, frontend_url=servers_cfg.frontend_url, token=lambda: ensure_token(root))
     source = WatchfilesSource(step_ms=hr.debounce_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling or args.poll)
     loop = WatchLoop(session, source=source, notifier=notifier, on_event=on_event)
     group: ServerGroup | None = None

@@ -161,6 +161,9 @@ class WatchLoop:
         self.use_lanes = use_lanes
         self.initial_build = initial_build
         self.clock = clock
+        # another farm build/doit may hold the project lock for long (a cold build): wait for it,
+        # however long, rather than give up on a save (Ctrl-C still stops the wait)
+        session.lock.timeout_s = float("inf")
         hr = session.project.config.development.hot_reload
         self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
         self.tracker = ContentTracker()
@@ -289,7 +292,7 @@ class WatchLoop:
         self.cycle += 1
         project = self.session.project
         cfg_files = plan.config_files(project)
-        reload = self._reload_error is not None or plan.needs_reload(project, changes)
+        reload = self._reload_error is not None or plan.needs_reload(project, changes, self.session.graph)
         cleanup = False
         if reload:
             old = self.session.graph

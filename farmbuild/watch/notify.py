@@ -30,7 +30,7 @@ to tell (said once at INFO, then at DEBUG).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,15 +84,16 @@ class _Target:
 class Notifier:
     """Posts build events to the Vite plugin; returns whether someone listened."""
 
-    def __init__(self, client: httpx.Client, *, frontend_url: str, token: str) -> None:
+    def __init__(self, client: httpx.Client, *, frontend_url: str, token: str | Callable[[], str]) -> None:
         self.client = client
         self.frontend_url = frontend_url.rstrip("/")
-        self.token = token
+        # a callable is asked each time: `farm clean` while watching deletes .farm/dev-token
+        self._token = token if callable(token) else (lambda: token)
         self._vite = _Target("vite")
 
     def _post(self, target: _Target, url: str, body: dict[str, Any]) -> bool:
         try:
-            res = self.client.post(url, json=body, headers={HEADER: self.token})
+            res = self.client.post(url, json=body, headers={HEADER: self._token()})
         except httpx.TransportError as exc:
             target.once("down", "%s is not reachable at %s (%s); not notified", target.name, url, type(exc).__name__)
             return False

@@ -73,11 +73,23 @@ def imports_changed(project: Project, path: Path) -> bool:
     return new != frozenset((r.module, r.names) for r in node.refs)
 
 
-def needs_reload(project: Project, changes: Iterable[FileChange]) -> bool:
+def shapes_graph(project: Project, path: Path) -> bool:
+    """Could adding or removing ``path`` change the task list? (A README dropped into the
+    backend cannot; a module, a plugin file, a migration or the config can.)"""
+    if path.suffix == ".py" or path in config_files(project):
+        return True
+    return any(path.is_relative_to(d) for d in (*project.plugin_dirs, project.migrations_dir))
+
+
+def needs_reload(project: Project, changes: Iterable[FileChange], graph: TaskGraph | None = None) -> bool:
     cfg = config_files(project)
     for c in changes:
-        if c.kind is not ChangeType.MODIFIED or c.path in cfg:
+        if c.path in cfg:
             return True
+        if c.kind is not ChangeType.MODIFIED:
+            if shapes_graph(project, c.path) or (graph is not None and graph.direct([c.path])):
+                return True
+            continue
         if c.path.suffix == ".py" and imports_changed(project, c.path):
             return True
     return False

@@ -91,6 +91,10 @@ def test_what_reloads_the_graph(project: Path) -> None:
     (project / "farm.toml").write_text("")
     assert plan.needs_reload(p, mod(project / "farm.toml"))
     assert not plan.needs_reload(p, mod(project / "apps/api/src/notes.txt"))
+    # adding or removing a file no task could read does not rebuild the task list
+    assert not plan.needs_reload(p, [FileChange(project / "apps/api/src/README.md", ChangeType.ADDED)])
+    assert plan.needs_reload(p, [FileChange(project / "plugins/shop/plugin.json", ChangeType.ADDED)])
+    assert plan.needs_reload(p, [FileChange(project / "apps/api/migrations/0002.json", ChangeType.DELETED)])
 
 
 def test_type_generation_settings_filter_the_plan(make_project: Callable[..., Path]) -> None:
