@@ -254,7 +254,14 @@ class WatchLoop:
                 batch = self._next_batch()
                 if batch is None:
                     return
-                self._process(*batch)
+                try:
+                    self._process(*batch)
+                except FarmbuildError as exc:
+                    self._emit(ErrorEvent(self.cycle, [], exc))
+                except Exception as exc:  # noqa: BLE001 - a bug in farmbuild must not end the session
+                    log.debug("watch cycle %d crashed", self.cycle, exc_info=True)
+                    self._emit(ErrorEvent(self.cycle, [], FarmbuildError(
+                        f"internal error {type(exc).__name__}: {exc} (run with -v for the traceback)")))
         finally:
             self.running.clear()
             try:
@@ -292,7 +299,8 @@ class WatchLoop:
         self.cycle += 1
         project = self.session.project
         cfg_files = plan.config_files(project)
-        reload = self._reload_error is not None or plan.needs_reload(project, changes, self.session.graph)
+        recovering = self._reload_error is not None
+        reload = recovering or plan.needs_reload(project, changes, self.session.graph)
         cleanup = False
         if reload:
             old = self.session.graph
@@ -306,8 +314,10 @@ class WatchLoop:
             self._reload_error = None
             self._apply_roots()
             new = self.session.graph
-            if any(c.path in cfg_files for c in changes):
-                tasks = set(new.specs)  # doit's config_changed decides which really rerun
+            if recovering or any(c.path in cfg_files for c in changes):
+                # a config change, or saves made while the project did not load: let doit's
+                # signatures decide which tasks really rerun
+                tasks = set(new.specs)
             else:
                 tasks = plan.affected(self.session.project, new, changes) | new.downstream(plan.changed_specs(old, new))
             self.failing = {k: v for k, v in self.failing.items() if k in new.specs}

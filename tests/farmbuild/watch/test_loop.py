@@ -372,3 +372,21 @@ def test_stop_returns_promptly_and_keeps_nothing_running(harness: Callable[..., 
     h.stop()
     assert not h.loop.running.is_set()
     assert isinstance(h.builds()[0], BuildEvent)
+
+
+def test_saves_made_while_the_project_does_not_load_are_built_after_the_fix(
+        harness: Callable[..., LoopHarness], project: Path) -> None:
+    h = harness(project)
+    main = project / "apps/api/src/main.py"
+    app = main.read_text()
+    mark = h.mark()
+    main.unlink()
+    h.emit(main)
+    err = h.next_error(mark)
+    assert "apps/api/src/main.py: the app module 'src.main' was not found" in str(err.error)
+    mark = h.edit(project / MODELS / "b.py", model("B", "y: int; meanwhile: int = 1"))
+    h.next_error(mark)  # still broken: reported again, nothing built
+    assert "meanwhile" not in fields(project, "b", "B")
+    mark = h.edit(main, app)  # the fix is not the file that was edited meanwhile
+    event = h.next_build(mark, lambda e: "schema:b" in ran_ids(e))
+    assert event.reloaded and "meanwhile" in fields(project, "b", "B")
