@@ -168,6 +168,7 @@ class WatchLoop:
         self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
         self.tracker = ContentTracker()
         self.roots = Roots()
+        self._watched: set[Path] = set()  # directories the source watches
         self.filter = WatchFilter(session.project.root)
         self.cycle = 0
         self.failing: dict[str, TaskResult] = {}
@@ -270,20 +271,36 @@ class WatchLoop:
                 log.debug("stopping the watcher failed", exc_info=True)
 
     def _apply_roots(self, *, force: bool = False) -> None:
+        """Make the filter and the watched directories match the current task graph.
+
+        Directories are only ever added to the watch, never re-watched: stopping a watcher
+        loses the events it collected but had not delivered yet.
+        """
         project = self.session.project
         ignore = [g for wp in project.config.development.hot_reload.watch for g in wp.ignore]
         self.filter = WatchFilter(project.root, generated=self.session.graph.targets, ignore_globs=ignore)
         self.tracker.keep = self.filter.accepts
         roots = watch_roots(self.session)
-        if force or roots != self.roots:
-            if not force:
-                log.debug("watched directories changed; restarting the watcher")
-                self.source.stop()
+        if force:
             self.roots = roots
             self.source.start(self.submit, roots, self._accept)
-            if not force:
-                # files in directories that appeared since (a new migrations/ or plugin dir)
-                self.tracker.seed(r for r in roots.recursive if r.exists())
+            self._watched = {r for r in (*roots.recursive, *roots.flat) if r.exists()}
+            return
+        rec = tuple(r for r in roots.recursive if r.exists() and r not in self._watched
+                    and not any(r.is_relative_to(w) for w in self._watched if w in self.roots.recursive))
+        flat = tuple(r for r in roots.flat if r.exists() and r not in self._watched)
+        self.roots = roots
+        if rec or flat:
+            log.debug("watching %s too", ", ".join(project.rel(p) for p in (*rec, *flat)))
+            self.source.add(Roots(rec, flat))
+            self._watched.update(rec + flat)
+            # a directory watched from now on may already hold sources nobody has seen (a new
+            # plugin folder): look at it like at any touched path (generated files are filtered)
+            if rec:
+                self.submit(rec)
+
+    def _unwatched(self) -> bool:
+        return any(r.exists() and r not in self._watched for r in (*self.roots.recursive, *self.roots.flat))
 
     def _accept(self, path: Path) -> bool:
         """The filter sources apply (always the current one: a reload changes the generated files)."""
@@ -384,6 +401,8 @@ class WatchLoop:
                 self.failing[r.id] = r
             elif r.status in ("ran", "up-to-date"):
                 self.failing.pop(r.id, None)
+        if self._unwatched():
+            self._apply_roots()  # a directory to watch appeared (the first migration, a plugins/ dir)
         event = BuildEvent(self.cycle, lane, lanes, changes, report, batch_at=batch_at, started_at=started,
                            finished_at=finished, reloaded=reloaded, retried=retried)
         event.notified = self._notify(report, [project.rel(c.path) for c in changes])

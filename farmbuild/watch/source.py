@@ -41,7 +41,11 @@ class Roots:
 
 
 class Source(Protocol):
-    def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None: ...
+    def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
+        """Begin watching ``roots``; return once edits made from now on are seen."""
+
+    def add(self, roots: Roots) -> None:
+        """Watch these directories too (they appeared since :meth:`start`)."""
 
     def stop(self) -> None: ...
 
@@ -59,11 +63,15 @@ class ScriptedSource:
         self.accept: PathFilter | None = None
         self.started = threading.Event()
         self.starts = 0
+        self.added: list[Roots] = []
 
     def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
         self._submit, self.roots, self.accept = submit, roots, accept
         self.starts += 1
         self.started.set()
+
+    def add(self, roots: Roots) -> None:
+        self.added.append(roots)
 
     def stop(self) -> None:
         self._submit = None
@@ -101,10 +109,17 @@ class WatchfilesSource:
         self.start_timeout_s = start_timeout_s
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._submit: Submit | None = None
+        self._accept: PathFilter | None = None
 
     def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
         self._stop = threading.Event()
         self._threads = []
+        self._submit, self._accept = submit, accept
+        self.add(roots)
+
+    def add(self, roots: Roots) -> None:
+        assert self._submit is not None and self._accept is not None, "start() first"
         readies = []
         for paths, recursive in ((roots.recursive, True), (roots.flat, False)):
             existing = [p for p in paths if p.exists()]
@@ -112,11 +127,11 @@ class WatchfilesSource:
                 continue
             ready = threading.Event()
             readies.append(ready)
-            t = threading.Thread(target=self._run, args=(existing, recursive, submit, accept, ready, self._stop),
+            t = threading.Thread(target=self._run, args=(existing, recursive, self._submit, self._accept, ready, self._stop),
                                  name=f"farm-watch-{'tree' if recursive else 'dir'}", daemon=True)
             t.start()
             self._threads.append(t)
-        for ready in readies:  # edits made after start() returns are seen
+        for ready in readies:  # edits made after this returns are seen
             ready.wait(self.start_timeout_s)
 
     def _run(self, paths: list[Path], recursive: bool, submit: Submit, accept: PathFilter,

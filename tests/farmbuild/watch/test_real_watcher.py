@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from farmbuild.graph import BuildContext
 from farmbuild.tasks import KINDS
 from farmbuild.tasks.spec import TaskKind, TaskSpec
-from farmbuild.watch.changes import ChangeType, FileChange
+from farmbuild.watch.changes import ChangeType, FileChange, digest
 from farmbuild.watch.source import WatchfilesSource
 
 from .conftest import LoopHarness, model, ran_ids
@@ -92,3 +93,43 @@ def test_a_new_directory_and_file_are_picked_up(harness: Callable[..., LoopHarne
     event = h.next_build(mark, lambda e: "schema:shop/cart" in ran_ids(e))
     assert event.reloaded
     assert (project / ".farm/schema/shop/cart.json").exists()
+
+
+def test_a_watched_directory_created_later_is_watched(harness: Callable[..., LoopHarness],
+                                                      make_project: Callable[..., Path]) -> None:
+    root = make_project({f"{MODELS}/a.py": model("A")})  # no plugins/ yet: nothing to watch there
+    h = harness(root, source=watcher())
+    notes = root / "plugins" / "shop" / "notes.txt"
+    notes.parent.mkdir(parents=True)
+    notes.write_text("v1")
+    mark = h.mark()
+    (root / MODELS / "a.py").write_text(model("A", "x: int; n: int = 0"))
+    h.next_build(mark)  # after a build the loop looks for watched directories that appeared
+
+    def seen(text: bytes) -> bool:
+        return h.loop.tracker.hashes.get(notes) == digest(text)
+
+    wait_until(lambda: seen(b"v1"))
+    notes.write_text("v2")  # only a watch on plugins/ can report this
+    wait_until(lambda: seen(b"v2"))
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_a_directory_a_build_creates_is_watched_after_it(harness: Callable[..., LoopHarness],
+                                                         make_project: Callable[..., Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("farmbuild.graph.KINDS", [*KINDS, in_tree_outputs])
+    root = make_project({f"{MODELS}/a.py": model("A")})
+    migrations = root / "apps/api/migrations"
+    h = harness(root, source=watcher())  # the initial build writes the first migration
+    assert (migrations / "0001_generated.json").exists()
+    wait_until(lambda: migrations in h.loop._watched)
+    manual = migrations / "0002_manual.json"
+    manual.write_text('{"by": "hand"}')  # only a watch on migrations/ can report this
+    wait_until(lambda: h.loop.tracker.hashes.get(manual) == digest(b'{"by": "hand"}'))
