@@ -4,7 +4,8 @@ Each server runs in its own session (process group), so the terminal's Ctrl-C re
 only and farm stops the whole group (uvicorn's reloader *and* its worker). farm waits for a
 server to answer HTTP on its URL, prefixes its output (``api │``, ``web │``), restarts it when it
 exits on its own (with a growing pause, so a server that cannot start does not spin), and
-stops it on exit: SIGTERM to the group, SIGKILL for whatever is left after a short grace.
+stops it on exit: SIGTERM to the group, SIGKILL for whatever is left after a short grace. On
+Linux a server also gets SIGTERM if farm itself is killed (``PR_SET_PDEATHSIG``).
 
 The default commands, overridable in ``[development.servers]`` (``{python}``, ``{host}``,
 ``{port}``, ``{app}`` and ``{url}`` are filled in)::
@@ -37,6 +38,29 @@ from ..project import Project
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = {"api": "/__farm/health", "web": "/"}
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """Linux: a child gets SIGTERM when the thread that started it dies (PR_SET_PDEATHSIG), so a
+    ``kill -9`` of farm does not leave uvicorn and Vite serving. Resolved before any fork: the
+    hook runs between fork and exec and must not import or take locks."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+    return hook
+
+
+_PDEATHSIG = _die_with_parent_hook()
 
 
 @dataclass
@@ -145,8 +169,10 @@ class ManagedServer:
         env = dict(os.environ)
         env.update(self.spec.env)
         try:
+            # started from the supervisor thread, which lives exactly as long as the server is wanted
             proc = subprocess.Popen(self.spec.argv, cwd=self.spec.cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                    preexec_fn=_PDEATHSIG)
         except OSError as exc:
             self.out(self.spec.name, f"cannot start {shlex.join(self.spec.argv)}: {exc.strerror or exc}")
             return None
@@ -204,6 +230,7 @@ class ManagedServer:
                 self.ready.clear()
                 if self._stopping.is_set():
                     return
+                _signal_group(proc, signal.SIGKILL)  # what the dead leader left behind (uvicorn's worker holds the port)
                 failures = 0 if time.monotonic() - started > 30 else failures + 1
                 self.out(self.spec.name, f"exited with status {code}; restarting")
             delay = min(self.max_backoff_s, 0.25 * 2 ** max(0, failures - 1))

@@ -287,7 +287,27 @@ def _load_ops() -> None:
                 raise
 
 
+def _exit_with_parent(interval_s: float = 0.5) -> None:
+    """Exit when farmbuild dies, even while user code hangs in the main thread.
+
+    The worker runs in its own session (Ctrl-C is farmbuild's to handle), so a ``kill -9`` of
+    farmbuild would otherwise leave it behind, stuck in a user's endless loop.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="farm-worker-parent", daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # user prints go to stderr
     sys.stdout = sys.stderr

@@ -97,9 +97,13 @@ class WatchProcess:
         return self.proc.wait(STOP_DEADLINE_S)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.proc.poll() is None:  # a test failed half-way: stop it the polite way first
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_DEADLINE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
         self.reader.join(10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
@@ -175,7 +179,8 @@ def test_farm_build_while_farm_watch_runs(watch: Callable[..., WatchProcess], ma
     gated = (
         "import pathlib, time\nfrom pydantic import BaseModel\n"
         f"pathlib.Path({str(started)!r}).write_text('x')\n"
-        f"while not pathlib.Path({str(gate)!r}).exists():\n    time.sleep(0.01)\n\n\n"
+        "_deadline = time.monotonic() + 60\n"
+        f"while not pathlib.Path({str(gate)!r}).exists() and time.monotonic() < _deadline:\n    time.sleep(0.01)\n\n\n"
         "class A(BaseModel):\n    x: int\n    {extra}\n"
     )
     gate.write_text("open")
@@ -218,3 +223,23 @@ def test_hot_reload_disabled_is_a_clear_usage_error(make_project: Callable[..., 
     res = farm_cli("watch", "-C", str(root))
     assert res.returncode == 2
     assert "development.hot_reload.enabled is false" in res.stderr
+
+
+def test_a_killed_farm_watch_leaves_no_worker_behind(watch: Callable[..., WatchProcess],
+                                                     make_project: Callable[..., Path], tmp_path: Path) -> None:
+    marker = tmp_path / "importing"
+    hang = f"import pathlib, time\npathlib.Path({str(marker)!r}).write_text('x')\nwhile True:\n    time.sleep(0.05)\n"
+    root = make_project({f"{MODELS}/a.py": hang}, farm_toml="[worker]\ntimeout_s = 600\n")
+    w = watch(root)
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert time.monotonic() < deadline and w.proc.poll() is None, w.all
+        time.sleep(0.02)
+    workers = children(w.proc.pid)
+    assert workers
+    w.proc.kill()  # no chance to clean up
+    w.proc.wait(10)
+    deadline = time.monotonic() + STOP_DEADLINE_S
+    while any(alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "the worker outlived farm watch"
+        time.sleep(0.05)

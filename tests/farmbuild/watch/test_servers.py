@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -93,8 +94,10 @@ def test_ready_prefixed_restarted_and_stopped_with_its_children(server: Callable
     assert any(t.startswith("ready at http://127.0.0.1:") for t in lines.texts())
     first = s.pid
     assert first is not None
+    first_child = int((tmp_path / "child.pid").read_text())
     os.kill(first, 9)  # a crash
     wait_until(lambda: s.starts == 2 and s.ready.is_set())
+    wait_until(lambda: gone(first_child), timeout=5)  # the crashed server's children do not linger
     assert any("exited with status -9; restarting" in t for t in lines.texts())
     assert s.pid != first
     child = int((tmp_path / "child.pid").read_text())
@@ -144,3 +147,36 @@ def test_bad_server_settings_are_clear(make_project: Callable[..., Path]) -> Non
     root = make_project()
     with pytest.raises(ProjectError, match="run `npm install` in apps/web"):
         server_specs(discover(root))
+
+
+def test_servers_die_with_a_killed_farm(tmp_path: Path) -> None:
+    """farm killed with SIGKILL cannot stop its servers; the kernel tells them (Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux-only")
+    port = free_port()
+    (tmp_path / "server.py").write_text(
+        "import http.server, sys\n"
+        "http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), http.server.SimpleHTTPRequestHandler).serve_forever()\n")
+    farm = tmp_path / "farm.py"
+    farm.write_text(
+        "import sys, threading\nfrom pathlib import Path\n"
+        "from farmbuild.watch.servers import ManagedServer, ServerSpec\n"
+        f"spec = ServerSpec('api', [sys.executable, 'server.py', '{port}'], Path({str(tmp_path)!r}), 'http://127.0.0.1:{port}')\n"
+        "s = ManagedServer(spec, out=lambda n, t: None)\ns.start()\ns.ready.wait(30)\n"
+        "print(s.pid, flush=True)\nthreading.Event().wait()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
+    proc = subprocess.Popen([sys.executable, str(farm)], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        server_pid = int(proc.stdout.readline())
+        assert not gone(server_pid)
+        proc.kill()  # no chance to stop anything
+        proc.wait(10)
+        wait_until(lambda: gone(server_pid), timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout:
+            proc.stdout.close()
