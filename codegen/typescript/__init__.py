@@ -22,7 +22,9 @@ Rendering a type expression
 - ``TypeRenderer(resolve, scope=ImportScope(), *, typevars={}, defaults_sent=False)``
   - ``.render(schema, mode) -> TsType(text, imports)``; ``.expr(schema, mode) -> str``;
   - ``.properties(schema, mode) -> list[Property]`` (``Property.render(indent)``);
-  - ``.interface(name, schema, mode, *, params=(), doc=None) -> str`` (an ``export interface``);
+  - ``.interface(name, schema, mode, *, params=(), doc=None, deprecated=None) -> str`` (an
+    ``export interface``); ``.type_alias(name, schema, mode, *, params=(), doc=None) -> str``
+    (``export type Name = ...;``); ``.index_signature(schema, mode)``;
   - ``mode`` is ``"serialization"`` (what the API returns: ``X``) or ``"validation"`` (what it
     accepts: ``XInput``). In serialization mode a property in ``x-farm-always-sent`` is required;
     pass ``defaults_sent=True`` for schemas without that key (FastAPI's OpenAPI output schemas).

@@ -145,6 +145,11 @@ def _enum_decl(name: str, members: Sequence[Sequence[Any]], doc: str | None) -> 
     return prefix + const + "\n" + prefix + type_
 
 
+def _is_object(schema: Schema) -> bool:
+    """A model's schema lists its fields (even none: ``"properties": {}``); a RootModel's does not."""
+    return "properties" in schema
+
+
 def _field_deprecations(definition: Mapping[str, Any], mode: Mode) -> dict[str, str | bool]:
     alias_key = "serialization_alias" if mode == "serialization" else "validation_alias"
     out: dict[str, str | bool] = {}
@@ -241,6 +246,9 @@ class _ModuleRenderer:
                 continue
             schema = schemas.get(mode) or {}
             deps = _field_deprecations(definition, mode) if definition else None
+            if not _is_object(schema):  # a RootModel: its value is the root type itself
+                out.append(r.type_alias(name + suffix, schema, mode, params=tparams, doc=doc))
+                continue
             out.append(r.interface(name + suffix, schema, mode, params=tparams, doc=doc, deprecated=deps,
                                    deprecated_model=(definition or {}).get("deprecated")))
         return out

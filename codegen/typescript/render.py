@@ -259,7 +259,9 @@ class TypeRenderer:
     keeps local names unique; ``typevars`` maps ``x-farm-typevar`` names to the type parameter
     names in scope. With ``defaults_sent=True`` a serialization-mode property carrying a
     ``default`` counts as always present (pydantic emits defaulted fields), for schemas that
-    lack ``x-farm-always-sent`` (FastAPI's OpenAPI output schemas).
+    lack ``x-farm-always-sent`` (FastAPI's OpenAPI output schemas). That is a heuristic: a
+    ``default_factory`` leaves no ``default`` in the schema, so such a field stays optional;
+    farmbuild's own schema documents mark every always-sent field.
     """
 
     resolve: Resolver
@@ -289,7 +291,8 @@ class TypeRenderer:
         """Just the type text (imports go to :attr:`scope`)."""
         return self._render(schema, mode)[0]
 
-    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None) -> list[Property]:
+    def properties(self, schema: Schema, mode: Mode, *, deprecated: Mapping[str, str | bool] | None = None,
+                   docs: bool = True) -> list[Property]:
         """The members of an object schema, in schema order.
 
         A property is optional unless it is in ``required`` — or, in serialization mode, in
@@ -312,7 +315,7 @@ class TypeRenderer:
                     type=self.expr(sub, mode),
                     optional=name not in required,
                     readonly=bool(sub.get("readOnly")) and mode == "serialization",
-                    doc=describe(sub, deprecated=dep),
+                    doc=describe(sub, deprecated=dep) if docs else "",
                 )
             )
         return out
@@ -332,6 +335,13 @@ class TypeRenderer:
                 members.append("undefined")
             value = " | ".join(dict.fromkeys(members))
         return f"[key: string]: {value};"
+
+    def type_alias(self, name: str, schema: Schema, mode: Mode, *, params: Sequence[str] = (),
+                   doc: str | None = None, export: bool = True) -> str:
+        """``export type Name = <expr>;`` for a schema that is not an object (a ``RootModel``)."""
+        comment = doc_comment(doc if doc is not None else schema.get("description"), jsdoc_tags(schema))
+        head = f"{'export ' if export else ''}type {name}{'<' + ', '.join(params) + '>' if params else ''}"
+        return (comment + "\n" if comment else "") + f"{head} = {self.expr(schema, mode)};"
 
     def interface(
         self,

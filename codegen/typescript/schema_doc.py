@@ -112,7 +112,7 @@ def _signature(renderer: TypeRenderer, schema: Schema, mode: Mode) -> tuple[Any,
     if not isinstance(schema, Mapping):
         return ("?",)
     if "properties" in schema or schema.get("type") == "object":
-        props = tuple((p.name, p.type, p.optional, p.readonly) for p in renderer.properties(schema, mode))
+        props = tuple((p.name, p.type, p.optional, p.readonly) for p in renderer.properties(schema, mode, docs=False))
         return ("object", props, renderer.index_signature(schema, mode))
     return ("expr", renderer.expr(schema, mode))
 

@@ -123,12 +123,16 @@ def test_hostile_text_cannot_break_out(tmp_path: Path, generated: tuple[dict[Pur
     assert decls == [
         ("FirstStatement", "Tricky"), ("TypeAliasDeclaration", "Tricky"),
         ("InterfaceDeclaration", "Hostile"), ("InterfaceDeclaration", "HostileInput"),
+        ("InterfaceDeclaration", "UsesWeird"),
+        # built with Enum(...): no class statement, so it comes after the classes
+        ("FirstStatement", "Weird"), ("TypeAliasDeclaration", "Weird"),
     ]
     sys.path.insert(0, str(FIXTURES))
     try:
         from tsfix.models.hostile import Hostile, Tricky  # type: ignore[import-not-found]
 
         assert result["values"]["Tricky"] == {m.name: m.value for m in Tricky}
+        assert result["values"]["Weird"] == {"a-b": "x", "class": "c", "2fa": "two"}
         hostile = result["declarations"][2]
         assert [m["name"] for m in hostile["members"]] == [f.alias or n for n, f in Hostile.model_fields.items()]
         assert hostile["tags"] == []  # "@deprecated" in the docstring is text, not a tag

@@ -50,9 +50,16 @@ def test_example_web_app_typechecks_strict_with_the_generated_types(example_app:
     web = example_app / "apps/web"
     proc = subprocess.run([str(TSC), "--strict", "--noEmit", "-p", str(web)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    # the pages really use them (no hand-written model types left)
+    # the pages really use them (no hand-written model types left), values included: the
+    # category filter lists Object.values(Category), the product card labels units by Unit
     http = (web / "src/lib/http.ts").read_text("utf-8")
     assert 'from "../types/models"' in http and "interface Product " not in http
+    vite = web / "node_modules" / ".bin" / "vite"
+    proc = subprocess.run([str(vite), "build", "--outDir", str(example_app / "dist"), "--emptyOutDir", "--logLevel", "error"],
+                          cwd=web, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bundle = "".join(p.read_text("utf-8") for p in (example_app / "dist" / "assets").glob("*.js"))
+    assert "pantry" in bundle  # only the generated Category object has it: the const is bundled
 
 
 def test_two_clean_builds_give_identical_bytes(example_app: Path) -> None:
@@ -181,3 +188,18 @@ def test_generators_can_be_driven_by_plain_calls(example_app: Path) -> None:
     outputs, warnings = render_types_index(project)
     assert outputs[project.frontend_src / "types/models/index.ts"] == (EXAMPLE / TYPES / "models/index.ts").read_text("utf-8")
     assert len(warnings) == 1
+
+
+def test_a_deleted_model_module_takes_its_types_with_it(make_project) -> None:  # noqa: ANN001
+    root = make_project({
+        "apps/api/src/models/keep.py": "from pydantic import BaseModel\n\n\nclass Keep(BaseModel):\n    x: int\n",
+        "apps/api/src/models/gone.py": "from pydantic import BaseModel\n\n\nclass Gone(BaseModel):\n    y: int\n",
+    })
+    assert _build(root).ok
+    assert (root / TYPES / "models/gone.ts").is_file()
+    (root / "apps/api/src/models/gone.py").unlink()
+    report = _build(root)
+    assert report.ok
+    assert not (root / TYPES / "models/gone.ts").exists()
+    index = (root / TYPES / "models/index.ts").read_text("utf-8")
+    assert "Gone" not in index and "type Keep" in index

@@ -54,3 +54,14 @@ export interface HostileInput {
    */
   sep?: string;
 }
+
+export interface UsesWeird {
+  weird: Weird;
+}
+
+export const Weird = {
+  "a-b": "x",
+  class: "c",
+  "2fa": "two",
+} as const;
+export type Weird = (typeof Weird)[keyof typeof Weird];

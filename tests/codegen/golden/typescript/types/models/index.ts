@@ -6,6 +6,8 @@ export {
   Tricky,
   type Hostile,
   type HostileInput,
+  type UsesWeird,
+  Weird,
 } from "./hostile";
 
 export {
@@ -52,6 +54,10 @@ export {
   type DocumentedInput,
   type Retired,
   type Extra,
+  type Tags,
+  type Amount,
+  type AmountInput,
+  type Empty,
 } from "./shapes";
 
 export {

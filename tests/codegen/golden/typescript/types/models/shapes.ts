@@ -352,3 +352,14 @@ export interface Extra {
   known: number;
   [key: string]: unknown;
 }
+
+/** A RootModel: the value is the list itself. */
+export type Tags = string[];
+
+/** @format decimal */
+export type Amount = string;
+
+/** @format decimal */
+export type AmountInput = number | string;
+
+export interface Empty {}
