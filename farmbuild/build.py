@@ -36,6 +36,11 @@ class BuildOptions:
     always: bool = False
     isolated: bool = False
     lock_timeout_s: float = 120.0
+    # False: run exactly the selected tasks, treating what they read from tasks outside the
+    # selection as plain files (a producer whose output is missing still runs). farm watch
+    # selects every task a change can affect, so the rest is up to date by construction, and
+    # doit need not check hundreds of producers of an index file on every save.
+    upstream: bool = True
 
 
 class Session:
@@ -119,7 +124,7 @@ class Session:
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
             # doit only needs the selected tasks and what they consume: loading all of a large
             # graph for a one-module rebuild would cost more than the rebuild (farm watch)
-            load = self.graph.upstream(t for name in selected for t in self.graph.expand(name)) if selected else None
+            load = self._load(selected, options.upstream) if selected else None
             try:
                 code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always,
                                   load=load)
@@ -139,6 +144,24 @@ class Session:
             for r in results if r.status in ("ran", "failed")
         )
         return BuildReport(results, time.perf_counter() - start, removed, errors)
+
+    def _load(self, selected: list[str], upstream: bool) -> set[str]:
+        wanted = {t for name in selected for t in self.graph.expand(name)}
+        if upstream:
+            return self.graph.upstream(wanted)
+        load = set(wanted)
+        stack = list(wanted)
+        while stack:  # task_dep must be loaded; so must a producer whose output is not there
+            spec = self.graph.specs[stack.pop()]
+            needed = {t for dep in spec.task_dep for t in self.graph.expand(dep)}
+            for f in spec.file_dep:
+                producer = self.graph.producer_of(f)
+                if producer is not None and not f.exists():
+                    needed.add(producer)
+            for t in needed - load:
+                load.add(t)
+                stack.append(t)
+        return load
 
     def _enrich(self, on_result: Callable[[TaskResult], None] | None) -> Callable[[TaskResult], None]:
         """Fill a result from the action's own record (written files, structured error)."""

@@ -108,6 +108,10 @@ class TaskGraph:
     def targets(self) -> set[Path]:
         return set(self._by_target)
 
+    def producer_of(self, path: Path) -> str | None:
+        """The task generating ``path`` (absolute and resolved, as in specs; no resolving here)."""
+        return self._by_target.get(path)
+
     def producer(self, path: Path) -> str | None:
         return self._by_target.get(Path(path).resolve())
 

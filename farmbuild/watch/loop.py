@@ -378,7 +378,7 @@ class WatchLoop:
         try:
             # an empty selection (a reload removed tasks, nothing else to do) means "all": doit checks,
             # and the build deletes the outputs of the tasks that went away
-            report = session.build(BuildOptions(tasks=sorted(tasks)))
+            report = session.build(BuildOptions(tasks=sorted(tasks), upstream=False))
         except FarmbuildError as exc:  # the lock timed out, a corrupt state we could not repair...
             self.deferred |= tasks  # not dropped: they run with the next cycle
             self._emit(ErrorEvent(self.cycle, changes, exc))

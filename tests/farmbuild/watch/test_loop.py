@@ -390,3 +390,20 @@ def test_saves_made_while_the_project_does_not_load_are_built_after_the_fix(
     mark = h.edit(main, app)  # the fix is not the file that was edited meanwhile
     event = h.next_build(mark, lambda e: "schema:b" in ran_ids(e))
     assert event.reloaded and "meanwhile" in fields(project, "b", "B")
+
+
+def test_a_missing_intermediate_is_rebuilt_even_outside_the_selection(harness: Callable[..., LoopHarness],
+                                                                      project: Path) -> None:
+    h = harness(project)
+    (project / ".farm/schema/b.json").unlink()  # not a watched file: nothing reports it
+    event = h.next_build(h.edit(project / MODELS / "a.py", model("A", "x: int; q: int = 0")))
+    assert not failed_ids(event) and not event.report.errors
+    assert "schema:b" in ran_ids(event) and "types-index" in ran_ids(event)
+    assert (project / ".farm/schema/b.json").exists()
+
+
+def test_only_what_a_save_affects_is_checked(harness: Callable[..., LoopHarness], project: Path) -> None:
+    h = harness(project)
+    event = h.next_build(h.edit(project / MODELS / "b.py", model("B", "y: int; r: int = 0")))
+    # types-index reads every schema, but schema:a and schema:c are not even looked at
+    assert {r.id for r in event.report.results} == {"schema:b", "types:b", "types-index"}
