@@ -36,6 +36,11 @@ class BuildOptions:
     always: bool = False
     isolated: bool = False
     lock_timeout_s: float = 120.0
+    # False: run exactly the selected tasks, treating what they read from tasks outside the
+    # selection as plain files (a producer whose output is missing still runs). farm watch
+    # selects every task a change can affect, so the rest is up to date by construction, and
+    # doit need not check hundreds of producers of an index file on every save.
+    upstream: bool = True
 
 
 class Session:
@@ -51,6 +56,7 @@ class Session:
         self.ctx = BuildContext(self.project, worker=worker, isolated=isolated, side_effects=side_effects)
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
+        self._cleaned_for: TaskGraph | None = None
         self.monitor = PerformanceMonitor(
             self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
@@ -77,9 +83,16 @@ class Session:
         return out
 
     def _cleanup_stale(self) -> list[str]:
-        """Delete files a previous build generated that no task produces any more."""
+        """Delete files a previous build generated that no task produces any more.
+
+        Once per task graph: ``farm watch`` rebuilds many times with the same graph, and the
+        answer only changes when the graph does (after :meth:`reload`).
+        """
+        if self._cleaned_for is self.graph:
+            return []
         manifest = self.project.state_dir / MANIFEST
-        current = sorted({self.project.rel(t) for t in self.graph.targets})
+        root = self.project.root
+        current = sorted({_rel_fast(root, t) or self.project.rel(t) for t in self.graph.targets})
         try:
             previous = json.loads(manifest.read_text("utf-8")).get("targets", [])
         except (OSError, ValueError, AttributeError):
@@ -92,6 +105,7 @@ class Session:
             except FarmbuildError as exc:
                 log.warning("%s", exc)
         write_internal(manifest, json.dumps({"targets": current}, indent=1) + "\n")
+        self._cleaned_for = self.graph
         return removed
 
     def build(self, options: BuildOptions | None = None,
@@ -109,8 +123,12 @@ class Session:
             worker = self.ctx.worker()  # not started until a task needs it
             worker.begin_build()
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
+            # doit only needs the selected tasks and what they consume: loading all of a large
+            # graph for a one-module rebuild would cost more than the rebuild (farm watch)
+            load = self._load(selected, options.upstream) if selected else None
             try:
-                code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always)
+                code = runner.run(self.graph, self.ctx, selected, reporter, jobs=options.jobs, always=options.always,
+                                  load=load)
             finally:
                 worker.end_build()
                 if self.isolated:
@@ -127,6 +145,24 @@ class Session:
             for r in results if r.status in ("ran", "failed")
         )
         return BuildReport(results, time.perf_counter() - start, removed, errors)
+
+    def _load(self, selected: list[str], upstream: bool) -> set[str]:
+        wanted = {t for name in selected for t in self.graph.expand(name)}
+        if upstream:
+            return self.graph.upstream(wanted)
+        load = set(wanted)
+        stack = list(wanted)
+        while stack:  # task_dep must be loaded; so must a producer whose output is not there
+            spec = self.graph.specs[stack.pop()]
+            needed = {t for dep in spec.task_dep for t in self.graph.expand(dep)}
+            for f in spec.file_dep:
+                producer = self.graph.producer_of(f)
+                if producer is not None and not f.exists():
+                    needed.add(producer)
+            for t in needed - load:
+                load.add(t)
+                stack.append(t)
+        return load
 
     def _enrich(self, on_result: Callable[[TaskResult], None] | None) -> Callable[[TaskResult], None]:
         """Fill a result from the action's own record (written files, structured error)."""
@@ -147,6 +183,14 @@ class Session:
     def close(self) -> None:
         if self.ctx.has_worker and self._given_worker is None:
             self.ctx.worker().close()
+
+
+def _rel_fast(root: Path, path: Path) -> str | None:
+    """``path`` relative to ``root`` without resolving (task paths are absolute and resolved)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def build(root: Path, options: BuildOptions | None = None,

@@ -9,3 +9,4 @@ from __future__ import annotations
 
 from .db import cli as _db_cli  # noqa: F401,E402 - farm db plan|apply|status
 from . import aicli  # noqa: F401,E402  farm ai status|delete
+from .watch import cli as _watch  # noqa: E402,F401  (farm watch)

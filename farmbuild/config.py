@@ -88,6 +88,7 @@ class BackendSection(_Section):
 class FrontendSection(_Section):
     root: str = "apps/web"
     src: str = "src"
+    vite_plugin: bool = Field(default=True, description="copy farmbuild's Vite plugin to <root>/farmbuild-vite.mjs")
 
     @field_validator("root", "src")
     @classmethod
@@ -320,7 +321,8 @@ class ErrorRecovery(_Section):
 
 class HotReload(_Section):
     enabled: bool = True
-    debounce_ms: int = Field(default=100, ge=0, le=60_000)
+    debounce_ms: int = Field(default=100, ge=0, le=60_000, description="quiet window: a batch closes after this long without a new change")
+    max_batch_ms: int = Field(default=1000, ge=1, le=600_000, description="cap: a batch closes after this long even if changes keep coming")
     use_polling: bool = False
     watch: list[WatchPattern] = []
     type_generation: TypeGeneration = TypeGeneration()

@@ -79,6 +79,8 @@ class TaskGraph:
     _by_file: dict[Path, set[str]] = field(default_factory=dict)
     _by_target: dict[Path, str] = field(default_factory=dict)
     _dependents: dict[str, set[str]] = field(default_factory=dict)
+    _producers: dict[str, set[str]] | None = None
+    _deps_resolved: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # spec paths are absolute and already resolved (they are built from the resolved project
@@ -87,6 +89,7 @@ class TaskGraph:
             for t in spec.targets:
                 self._by_target[t] = sid
         for sid, spec in self.specs.items():
+            self._deps_resolved[sid] = tuple(spec.file_dep)
             for f in spec.file_dep:
                 self._by_file.setdefault(f, set()).add(sid)
                 producer = self._by_target.get(f)
@@ -96,6 +99,10 @@ class TaskGraph:
                 for target in self._expand(dep):
                     self._dependents.setdefault(target, set()).add(sid)
 
+    def expand(self, name: str) -> list[str]:
+        """A task id, or a basename standing for its subtasks (doit's group task), as task ids."""
+        return self._expand(name)
+
     def _expand(self, name: str) -> list[str]:
         if name in self.specs:
             return [name]
@@ -104,6 +111,10 @@ class TaskGraph:
     @property
     def targets(self) -> set[Path]:
         return set(self._by_target)
+
+    def producer_of(self, path: Path) -> str | None:
+        """The task generating ``path`` (absolute and resolved, as in specs; no resolving here)."""
+        return self._by_target.get(path)
 
     def producer(self, path: Path) -> str | None:
         return self._by_target.get(Path(path).resolve())
@@ -128,6 +139,30 @@ class TaskGraph:
 
     def affected(self, paths: Iterable[Path]) -> set[str]:
         return self.downstream(self.direct(paths))
+
+    def upstream(self, task_ids: Iterable[str]) -> set[str]:
+        """The tasks and everything they (transitively) consume or depend on: what doit may run for them."""
+        if self._producers is None:
+            producers: dict[str, set[str]] = {}
+            for sid, deps in self._dependents.items():
+                for d in deps:
+                    producers.setdefault(d, set()).add(sid)
+            self._producers = producers
+        seen = set(task_ids)
+        stack = list(seen)
+        while stack:
+            for p in self._producers.get(stack.pop(), ()):
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        return seen
+
+    def sources(self, task_ids: Iterable[str]) -> set[Path]:
+        """The file_dep of ``task_ids`` that no task generates (hand-written inputs), resolved."""
+        out: set[Path] = set()
+        for sid in task_ids:
+            out.update(f for f in self._deps_resolved.get(sid, ()) if f not in self._by_target)
+        return out
 
     def ordered(self, ids: Iterable[str]) -> list[str]:
         """``ids`` in graph order (producers before consumers), for display."""

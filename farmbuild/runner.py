@@ -96,9 +96,15 @@ def run(
     *,
     jobs: int = 0,
     always: bool = False,
+    load: set[str] | None = None,
 ) -> int:
-    """Run ``selected`` tasks (all when None) and their dependencies. Returns doit's exit code."""
-    dicts = [spec.to_doit(ctx) for spec in graph.specs.values()]
+    """Run ``selected`` tasks (all when None) and their dependencies. Returns doit's exit code.
+
+    ``load`` restricts the tasks doit is given (it must hold ``selected`` and everything they
+    consume, :meth:`TaskGraph.upstream`); None gives it all.
+    """
+    specs = graph.specs.values() if load is None else [s for sid, s in graph.specs.items() if sid in load]
+    dicts = [spec.to_doit(ctx) for spec in specs]
     config = doit_config(ctx.project.root)
     config["reporter"] = reporter
     config["outfile"] = io.StringIO()
@@ -114,3 +120,22 @@ def run(
     if out:
         log.debug("doit: %s", out)
     return int(code)
+
+
+def forget(root: Path, task_ids: list[str]) -> None:
+    """Drop what doit remembers about ``task_ids`` (as ``doit forget``), so they run next time.
+
+    Used by ``farm watch`` when a task's input changed while the task ran: doit hashes the
+    inputs *after* running a task (doit issue 119), so it would record the new content as
+    built from the old one.
+    """
+    if not task_ids:
+        return
+    from doit.dependency import Dependency, MD5Checker, SqliteDB
+
+    dep = Dependency(SqliteDB, str(root / DB_NAME), checker_cls=MD5Checker)
+    try:
+        for tid in task_ids:
+            dep.remove(tid)
+    finally:
+        dep.close()

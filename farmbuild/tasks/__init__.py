@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from . import ai, client, db, hooks, openapi, plugins, pyclient, schema, types
+from . import ai, client, db, hooks, openapi, plugins, pyclient, schema, types, vite_plugin
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ KINDS: list[Callable[["BuildContext"], Iterable[TaskSpec]]] = [
     schema.tasks,
     db.tasks,  # right after schema, ahead of type generation (the original design's order)
     types.tasks,
+    vite_plugin.tasks,
     openapi.tasks,
     client.tasks,
     hooks.tasks,

@@ -48,6 +48,7 @@ class TaskKind(str, Enum):
     PLUGINS_RELOAD = "plugins-reload"
     NOTIFY_FRONTEND = "notify-frontend"
     NOTIFY_BACKEND = "notify-backend"
+    VITE_PLUGIN = "vite-plugin"
 
     def __str__(self) -> str:
         return self.value

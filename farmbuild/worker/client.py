@@ -131,6 +131,10 @@ class Worker:
                 except OSError:
                     pass
 
+    def kill(self) -> None:
+        """Stop the process now, without the grace :meth:`close` gives (Ctrl-C must not wait on user code)."""
+        self._discard()
+
     @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

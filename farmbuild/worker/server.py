@@ -70,11 +70,17 @@ def _md5(path: str) -> str:
 _CLASSIFIED: dict[str, int] = {}  # module name -> id() of the module object already classified
 
 
-def _record_loaded() -> None:
+# File timestamps come from the kernel's coarse clock, which may lag time.time_ns() by a tick.
+_MTIME_SLACK_NS = 10_000_000
+
+
+def _record_loaded(job_started_ns: int | None = None) -> None:
     """Remember the file state of every newly imported local module.
 
     Only modules not classified before are looked at (sys.modules holds thousands of entries;
-    checking them all after every job dominated a 500-module build).
+    checking them all after every job dominated a 500-module build). A file written while the
+    job ran may have been imported before or after the write: its recorded hash is left empty
+    so the next job imports it again (the same race as doit issue 119, one level down).
     """
     for name, mod in list(sys.modules.items()):
         if _CLASSIFIED.get(name) == id(mod):
@@ -87,7 +93,10 @@ def _record_loaded() -> None:
             st = os.stat(f)
         except OSError:
             continue
-        STATE.seen[name] = (f, st.st_mtime_ns, st.st_size, _md5(f))
+        md5 = _md5(f)
+        if job_started_ns is not None and st.st_mtime_ns >= job_started_ns - _MTIME_SLACK_NS:
+            md5 = ""
+        STATE.seen[name] = (f, st.st_mtime_ns, st.st_size, md5)
 
 
 def _imports_of(name: str, path: str, md5: str) -> list[str]:
@@ -118,7 +127,9 @@ def invalidate(extra_changed: list[str] | None = None) -> list[str]:
         except OSError:
             changed.add(name)
             continue
-        if (st.st_mtime_ns, st.st_size) != (mtime, size):
+        if not md5:
+            changed.add(name)  # changed while it was being imported: its content is unknown
+        elif (st.st_mtime_ns, st.st_size) != (mtime, size):
             new_md5 = _md5(path)
             if new_md5 != md5:
                 changed.add(name)
@@ -276,7 +287,27 @@ def _load_ops() -> None:
                 raise
 
 
+def _exit_with_parent(interval_s: float = 0.5) -> None:
+    """Exit when farmbuild dies, even while user code hangs in the main thread.
+
+    The worker runs in its own session (Ctrl-C is farmbuild's to handle), so a ``kill -9`` of
+    farmbuild would otherwise leave it behind, stuck in a user's endless loop.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="farm-worker-parent", daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # user prints go to stderr
     sys.stdout = sys.stderr
@@ -293,6 +324,7 @@ def main() -> None:
         name = req.get("op")
         args = req.get("args") or {}
         dropped: list[str] = []
+        job_started_ns = time.time_ns()
         fn = OPS.get(name)
         if fn is None:
             reply = {"id": rid, "ok": False, "error": {"kind": "protocol", "problem": f"unknown worker op {name!r}"}}
@@ -316,7 +348,7 @@ def main() -> None:
                             "hint": getattr(exc, "hint", None) or "fix the model definition"})
             reply = {"id": rid, "ok": False, "error": err}
         finally:
-            _record_loaded()
+            _record_loaded(job_started_ns)
         STATE.jobs += 1
         reply["rss_mb"] = round(_rss_mb(), 1)
         reply["dropped"] = dropped

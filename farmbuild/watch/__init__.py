@@ -1,0 +1,1 @@
+"""``farm watch``: the incremental dev loop (see :mod:`farmbuild.watch.loop`)."""

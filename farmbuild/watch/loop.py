@@ -1,0 +1,458 @@
+"""The ``farm watch`` loop: batches of touched paths in, incremental builds and notifications out.
+
+One *cycle* per batch::
+
+    touched paths ──► content hashes ──► reload graph? ──► affected tasks ──► lanes ──► doit (in process)
+    (any source)      (drop touches,      (added/removed,    (reverse index)     (frontend   │
+                       atomic saves)       config, imports)                       first)     └─► Vite event / overlay
+
+Guarantees, each one tested:
+
+- **Never dropped.** Paths submitted while a build runs are queued and handled together by
+  the next cycle. doit hashes a task's inputs *after* it runs (doit issue 119), so an input
+  edited while its task ran would be recorded as built: the loop stats every hand-written
+  input of the build before and after, and when one moved it makes doit forget the tasks
+  reading it and looks at the file again.
+- **Never woken by itself.** Generated files are not watched (narrow roots + filter), and
+  anything a build writes is remembered in the content tracker, so its event is no change.
+- **Never dies of user error.** A failing task, an invalid farm.toml or a project that stops
+  making sense is reported (terminal and Vite's overlay), the last good outputs stay, and the
+  loop waits for the next save. The overlay stays until every failing task passed again.
+- **Frontend first.** The tasks on the way to frontend files run, and Vite is told, before the
+  rest of the affected tasks (see :mod:`farmbuild.watch.plan`); if new changes are waiting by
+  then, the rest joins the next cycle instead of delaying it.
+
+Harnesses drive the loop with a :class:`~farmbuild.watch.source.ScriptedSource` and observe
+:class:`BuildEvent` through ``on_event`` (monotonic timestamps of the batch and of the build).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import runner
+from ..build import BuildOptions, Session
+from ..errors import ConfigError, FarmbuildError
+from ..report import BuildReport, TaskResult
+from . import plan
+from .changes import ChangeType, ContentTracker, FileChange
+from .filter import WatchFilter
+from .notify import Notifier, vite_event
+from .source import Roots, ScriptedSource, Source
+
+log = logging.getLogger(__name__)
+
+
+# -- what the loop reports -----------------------------------------------------------
+
+@dataclass
+class Ready:
+    """The initial build is done and the watcher is in place."""
+
+    roots: Roots
+
+
+@dataclass
+class BuildEvent:
+    """One build (one lane of a cycle)."""
+
+    cycle: int
+    lane: int  # 0 = the first (frontend) lane, 1 = the follow-up
+    lanes: int
+    changes: list[FileChange]
+    report: BuildReport
+    notified: list[str] = field(default_factory=list)
+    batch_at: float = 0.0  # monotonic: when the first path of the batch was submitted
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    reloaded: bool = False
+    retried: bool = False  # the build ran because an input moved during the previous one
+
+    @property
+    def written(self) -> list[str]:
+        return self.report.written
+
+
+@dataclass
+class ErrorEvent:
+    """The cycle could not build at all (invalid config, a project that no longer resolves, lock timeout)."""
+
+    cycle: int
+    changes: list[FileChange]
+    error: FarmbuildError
+
+
+@dataclass
+class Deferred:
+    """Follow-up tasks postponed because new changes were waiting."""
+
+    cycle: int
+    tasks: set[str]
+
+
+Event = Ready | BuildEvent | ErrorEvent | Deferred
+
+
+def watch_roots(session: Session) -> Roots:
+    """Narrow roots: the backend package, model/route/AI dirs, plugin dirs, migrations (recursive);
+    the project root and the directory of any other hand-written input (flat)."""
+    project = session.project
+    cfg = project.config
+    backend = project.backend_root
+    rec: set[Path] = set()
+    top = backend / project.app_module().split(".")[0]
+    if top.is_dir():
+        rec.add(top)
+    for d in [*cfg.backend.models, *cfg.backend.routes]:
+        rec.add((backend / d).resolve())
+    if project.ai_dir is not None:
+        rec.add(project.ai_dir)
+    rec.update(project.plugin_dirs)
+    rec.add(project.migrations_dir)
+    for wp in cfg.development.hot_reload.watch:
+        rec.add(_static_prefix(project.root, wp.pattern))
+    rec = {r.resolve() for r in rec if r.resolve().is_relative_to(project.root)}
+    rec = {r for r in rec if not any(r != o and r.is_relative_to(o) for o in rec)}
+    flat: set[Path] = {project.root}
+    for src in session.graph.sources(session.graph.specs):
+        if src.is_relative_to(project.root) and not any(src.is_relative_to(r) for r in rec):
+            flat.add(src.parent)
+    return Roots(tuple(sorted(rec)), tuple(sorted(flat)))
+
+
+def _static_prefix(root: Path, pattern: str) -> Path:
+    parts = []
+    for part in Path(pattern).parts:
+        if any(ch in part for ch in "*?["):
+            break
+        parts.append(part)
+    p = root.joinpath(*parts) if parts else root
+    return p if not p.suffix else p.parent
+
+
+def _stat(paths: Iterable[Path]) -> dict[Path, tuple[int, int, int] | None]:
+    out: dict[Path, tuple[int, int, int] | None] = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+            out[p] = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            out[p] = None
+    return out
+
+
+class WatchLoop:
+    """Re-invokes a :class:`~farmbuild.build.Session` per batch of changes; see the module docstring."""
+
+    def __init__(self, session: Session, *, source: Source | None = None, notifier: Notifier | None = None,
+                 on_event: Callable[[Event], None] | None = None, use_lanes: bool = True,
+                 initial_build: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        self.session = session
+        self.source: Source = source if source is not None else ScriptedSource()
+        self.notifier = notifier
+        self.on_event = on_event
+        self.use_lanes = use_lanes
+        self.initial_build = initial_build
+        self.clock = clock
+        # another farm build/doit may hold the project lock for long (a cold build): wait for it,
+        # however long, rather than give up on a save (Ctrl-C still stops the wait)
+        session.lock.timeout_s = float("inf")
+        hr = session.project.config.development.hot_reload
+        self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
+        self.tracker = ContentTracker()
+        self.roots = Roots()
+        self._watched: set[Path] = set()  # directories the source watches
+        self.filter = WatchFilter(session.project.root)
+        self.cycle = 0
+        self.failing: dict[str, TaskResult] = {}
+        self.deferred: set[str] = set()
+        self._reload_error: FarmbuildError | None = None
+        self._vite_errors: tuple[tuple[str, str], ...] | None = ()  # what Vite was last told (None: unknown)
+        self._cv = threading.Condition()
+        self._pending: set[Path] = set()
+        self._pending_at: float | None = None
+        self._retry: set[Path] = set()  # inputs that moved during a build
+        self._stopping = False
+        self._resend = False
+        self.running = threading.Event()
+
+    # -- input -----------------------------------------------------------------------
+
+    def submit(self, paths: Iterable[Path]) -> None:
+        """Queue touched paths (thread-safe; any thread, any time, including during a build)."""
+        paths = {Path(p) for p in paths}
+        if not paths:
+            return
+        with self._cv:
+            self._pending |= paths
+            if self._pending_at is None:
+                self._pending_at = self.clock()
+            self._cv.notify_all()
+
+    def stop(self) -> None:
+        """Ask the loop to return after the current build (thread-safe)."""
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+
+    def resend_state(self) -> None:
+        """Tell Vite the current error state again (e.g. it just (re)started)."""
+        with self._cv:
+            self._resend = True
+            self._cv.notify_all()
+
+    def _has_pending(self) -> bool:
+        with self._cv:
+            return bool(self._pending) or self._stopping
+
+    def _take(self) -> tuple[set[Path], float | None]:
+        paths, at = self._pending, self._pending_at
+        self._pending, self._pending_at = set(), None
+        return paths, at
+
+    def _next_batch(self) -> tuple[set[Path], float] | None:
+        while True:
+            with self._cv:
+                while not self._pending and not self._stopping and not self._resend:
+                    self._cv.wait(0.25)
+                if self._stopping:
+                    return None
+                resend, self._resend = self._resend, False
+                if not resend:
+                    paths, at = self._take()
+                    break
+            self._notify_frontend_state()
+        if any(c.kind is ChangeType.DELETED for c in self.tracker.peek(paths)):
+            # an atomic save split across batches looks like a deletion: give the file a moment
+            deadline = self.clock() + self.grace_s
+            with self._cv:
+                while not self._stopping and (remaining := deadline - self.clock()) > 0:
+                    self._cv.wait(remaining)
+                more, _ = self._take()
+            paths |= more
+        return paths, at if at is not None else self.clock()
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Watch and rebuild until :meth:`stop` (or KeyboardInterrupt in the calling thread)."""
+        try:
+            self._apply_roots(force=True)
+            self.tracker.seed([*self.roots.recursive])
+            self.tracker.seed(p for d in self.roots.flat for p in _files_in(d) if self.filter.accepts(p))
+            if self.initial_build:
+                self._cycle_tasks(set(self.session.graph.specs), [], self.clock(), reloaded=False)
+            self.running.set()
+            self._emit(Ready(self.roots))
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                try:
+                    self._process(*batch)
+                except FarmbuildError as exc:
+                    self._emit(ErrorEvent(self.cycle, [], exc))
+                except Exception as exc:  # noqa: BLE001 - a bug in farmbuild must not end the session
+                    log.debug("watch cycle %d crashed", self.cycle, exc_info=True)
+                    self._emit(ErrorEvent(self.cycle, [], FarmbuildError(
+                        f"internal error {type(exc).__name__}: {exc} (run with -v for the traceback)")))
+        finally:
+            self.running.clear()
+            try:
+                self.source.stop()
+            except Exception:  # noqa: BLE001 - stopping must not mask the reason we stop
+                log.debug("stopping the watcher failed", exc_info=True)
+
+    def _apply_roots(self, *, force: bool = False) -> None:
+        """Make the filter and the watched directories match the current task graph.
+
+        Directories are only ever added to the watch, never re-watched: stopping a watcher
+        loses the events it collected but had not delivered yet.
+        """
+        project = self.session.project
+        ignore = [g for wp in project.config.development.hot_reload.watch for g in wp.ignore]
+        self.filter = WatchFilter(project.root, generated=self.session.graph.targets, ignore_globs=ignore)
+        self.tracker.keep = self.filter.accepts
+        roots = watch_roots(self.session)
+        if force:
+            self.roots = roots
+            self.source.start(self.submit, roots, self._accept)
+            self._watched = {r for r in (*roots.recursive, *roots.flat) if r.exists()}
+            return
+        rec = tuple(r for r in roots.recursive if r.exists() and r not in self._watched
+                    and not any(r.is_relative_to(w) for w in self._watched if w in self.roots.recursive))
+        flat = tuple(r for r in roots.flat if r.exists() and r not in self._watched)
+        self.roots = roots
+        if rec or flat:
+            log.debug("watching %s too", ", ".join(project.rel(p) for p in (*rec, *flat)))
+            self.source.add(Roots(rec, flat))
+            self._watched.update(rec + flat)
+            # a directory watched from now on may already hold sources nobody has seen (a new
+            # plugin folder): look at it like at any touched path (generated files are filtered)
+            if rec:
+                self.submit(rec)
+
+    def _unwatched(self) -> bool:
+        return any(r.exists() and r not in self._watched for r in (*self.roots.recursive, *self.roots.flat))
+
+    def _accept(self, path: Path) -> bool:
+        """The filter sources apply (always the current one: a reload changes the generated files)."""
+        return self.filter.accepts(path)
+
+    def _process(self, paths: set[Path], batch_at: float) -> None:
+        retried = bool(paths & self._retry)
+        self._retry -= paths
+        changes = self.tracker.observe(paths)
+        if not changes:
+            log.debug("no content changed in %d touched path(s)", len(paths))
+            return
+        self.cycle += 1
+        project = self.session.project
+        cfg_files = plan.config_files(project)
+        recovering = self._reload_error is not None
+        reload = recovering or plan.needs_reload(project, changes, self.session.graph)
+        cleanup = False
+        if reload:
+            old = self.session.graph
+            try:
+                self.session.reload()
+            except FarmbuildError as exc:
+                self._reload_error = exc
+                self._notify_frontend_state(changed=[project.rel(c.path) for c in changes])
+                self._emit(ErrorEvent(self.cycle, changes, exc))
+                return
+            self._reload_error = None
+            self._apply_roots()
+            new = self.session.graph
+            if recovering or any(c.path in cfg_files for c in changes):
+                # a config change, or saves made while the project did not load: let doit's
+                # signatures decide which tasks really rerun
+                tasks = set(new.specs)
+            else:
+                tasks = plan.affected(self.session.project, new, changes) | new.downstream(plan.changed_specs(old, new))
+            self.failing = {k: v for k, v in self.failing.items() if k in new.specs}
+            if old.targets - new.targets:
+                cleanup = True  # a task went away: the build deletes what it generated
+        else:
+            tasks = plan.affected(project, self.session.graph, changes)
+        self._cycle_tasks(tasks, changes, batch_at, reloaded=reload, retried=retried, cleanup=cleanup)
+
+    def _cycle_tasks(self, tasks: set[str], changes: list[FileChange], batch_at: float, *,
+                     reloaded: bool, retried: bool = False, cleanup: bool = False) -> None:
+        graph = self.session.graph
+        tasks = set(tasks) | self.deferred & set(graph.specs)
+        self.deferred.clear()
+        if not tasks and cleanup:
+            self._build(set(), changes, batch_at, 0, 1, reloaded=reloaded, retried=retried)
+            return
+        if not tasks:
+            log.debug("cycle %d: no task reads %s", self.cycle, ", ".join(self.session.project.rel(c.path) for c in changes))
+            return
+        if self.use_lanes:
+            lanes = plan.lanes(graph, tasks, self.session.project.frontend_root, plan.declared_deferred())
+        else:
+            lanes = [tasks]
+        for i, lane in enumerate(lanes):
+            if i > 0 and self._has_pending():
+                self.deferred |= lane
+                self._emit(Deferred(self.cycle, lane))
+                return
+            self._build(lane, changes, batch_at, i, len(lanes), reloaded=reloaded, retried=retried)
+
+    def _build(self, tasks: set[str], changes: list[FileChange], batch_at: float, lane: int, lanes: int, *,
+               reloaded: bool, retried: bool) -> None:
+        session = self.session
+        graph = session.graph
+        project = session.project
+        closure = graph.upstream(tasks)
+        inputs = graph.sources(closure)
+        before = _stat(inputs)
+        started = self.clock()
+        try:
+            # an empty selection (a reload removed tasks, nothing else to do) means "all": doit checks,
+            # and the build deletes the outputs of the tasks that went away
+            report = session.build(BuildOptions(tasks=sorted(tasks), upstream=False))
+        except FarmbuildError as exc:  # the lock timed out, a corrupt state we could not repair...
+            self.deferred |= tasks  # not dropped: they run with the next cycle
+            self._emit(ErrorEvent(self.cycle, changes, exc))
+            return
+        finished = self.clock()
+        moved = [p for p, st in _stat(inputs).items() if st != before.get(p)]
+        if moved:
+            stale = sorted(graph.direct(moved) & closure)
+            log.debug("inputs changed during the build: %s; forgetting %s", [project.rel(p) for p in moved], stale)
+            with session.lock:
+                runner.forget(project.root, stale)
+            self._retry.update(moved)
+            self.submit(moved)
+        for rel in report.written:
+            path = project.root / rel
+            if self.filter.accepts(path) or path in self.tracker:
+                self.tracker.remember(path)  # our own write: its event is no change
+        for r in report.results:
+            if r.status == "failed":
+                self.failing[r.id] = r
+            elif r.status in ("ran", "up-to-date"):
+                self.failing.pop(r.id, None)
+        if self._unwatched():
+            self._apply_roots()  # a directory to watch appeared (the first migration, a plugins/ dir)
+        event = BuildEvent(self.cycle, lane, lanes, changes, report, batch_at=batch_at, started_at=started,
+                           finished_at=finished, reloaded=reloaded, retried=retried)
+        event.notified = self._notify(report, [project.rel(c.path) for c in changes])
+        self._emit(event)
+
+    # -- notifications ---------------------------------------------------------------
+
+    def _errors(self) -> list[dict[str, Any]]:
+        if self._reload_error is None:
+            return []
+        exc = self._reload_error
+        file = getattr(exc, "file", None)
+        if isinstance(exc, ConfigError) and file:
+            file = self.session.project.rel(Path(file))
+        return [{"task": "config", "message": str(exc), "file": file, "line": getattr(exc, "line", None)}]
+
+    def _notify(self, report: BuildReport, changed: list[str]) -> list[str]:
+        if self.notifier is None:
+            return []
+        done: list[str] = []
+        failing = [self.failing[k] for k in self.session.graph.ordered(self.failing)]
+        errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
+        if report.written or report.removed or errors_sig != self._vite_errors:
+            event = vite_event(self.session.project.root, changed, report, failing, self._errors())
+            if self.notifier.frontend(event):
+                done.append("vite")
+                self._vite_errors = errors_sig
+            else:
+                self._vite_errors = None  # unknown: tell it again next time
+        return done
+
+    def _notify_frontend_state(self, changed: list[str] | None = None) -> None:
+        if self.notifier is None:
+            return
+        failing = [self.failing[k] for k in self.session.graph.ordered(self.failing)]
+        empty = BuildReport([], 0.0)
+        event = vite_event(self.session.project.root, changed or [], empty, failing, self._errors())
+        errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
+        self._vite_errors = errors_sig if self.notifier.frontend(event) else None
+
+    def _emit(self, event: Event) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # noqa: BLE001 - a broken observer must not stop the loop
+                log.exception("watch event handler failed")
+
+
+def _files_in(directory: Path) -> list[Path]:
+    try:
+        return [p for p in directory.iterdir() if p.is_file()]
+    except OSError:
+        return []

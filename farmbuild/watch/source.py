@@ -1,0 +1,169 @@
+"""Where batches of touched paths come from: the file system (watchfiles), or a script.
+
+The loop takes a :class:`Source` and gives it a ``submit(paths)`` callback; the source calls it
+from its own thread with each batch. Watching never stops during a build, so edits made
+while a build runs are queued by the loop, not lost.
+
+``WatchfilesSource`` drives watchfiles' Rust watcher directly (``RustNotify``, documented as
+watchfiles' low-level API) so it can tell the loop when the watches are in place. In its
+terms ``step`` is the quiet window (a batch is closed after that long without a new event)
+and ``debounce`` the cap (a batch is closed after that long, however busy the disk).
+Recursive watches cover the source roots; a second, non-recursive watch covers the project
+root (``farm.toml``) and the directories of any other hand-written input, so editors that
+save by renaming keep being seen (a watch on a single file dies with its inode).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+Submit = Callable[[Iterable[Path]], None]
+PathFilter = Callable[[Path], bool]
+
+
+@dataclass(frozen=True)
+class Roots:
+    """Directories to watch: below ``recursive`` at any depth, in ``flat`` only their direct entries."""
+
+    recursive: tuple[Path, ...] = ()
+    flat: tuple[Path, ...] = ()
+
+    def describe(self, rel: Callable[[Path], str]) -> str:
+        parts = [rel(p) + "/" for p in self.recursive] + [rel(p) + "/*" if rel(p) != "." else "./*" for p in self.flat]
+        return ", ".join(parts)
+
+
+class Source(Protocol):
+    def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
+        """Begin watching ``roots``; return once edits made from now on are seen."""
+
+    def add(self, roots: Roots) -> None:
+        """Watch these directories too (they appeared since :meth:`start`)."""
+
+    def stop(self) -> None: ...
+
+
+class ScriptedSource:
+    """A source for tests and harnesses: nothing is watched; :meth:`emit` submits a batch.
+
+    >>> src = ScriptedSource(); loop = WatchLoop(session, source=src)   # doctest: +SKIP
+    >>> path.write_text("..."); src.emit([path])                         # doctest: +SKIP
+    """
+
+    def __init__(self) -> None:
+        self._submit: Submit | None = None
+        self.roots: Roots | None = None
+        self.accept: PathFilter | None = None
+        self.started = threading.Event()
+        self.starts = 0
+        self.added: list[Roots] = []
+
+    def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
+        self._submit, self.roots, self.accept = submit, roots, accept
+        self.starts += 1
+        self.started.set()
+
+    def add(self, roots: Roots) -> None:
+        self.added.append(roots)
+
+    def stop(self) -> None:
+        self._submit = None
+
+    def emit(self, paths: Iterable[Path | str], *, filtered: bool = True) -> None:
+        """Submit touched paths (through the loop's filter, as a real watcher would)."""
+        if self._submit is None:
+            raise RuntimeError("the loop has not started this source")
+        batch = [Path(p) for p in paths]
+        if filtered and self.accept is not None:
+            batch = [p for p in batch if self.accept(p)]
+        if batch:
+            self._submit(batch)
+
+
+def _force_polling(explicit: bool) -> bool:
+    """Config first, then watchfiles' own rules (WATCHFILES_FORCE_POLLING, WSL)."""
+    if explicit:
+        return True
+    try:
+        from watchfiles.main import _default_force_polling  # private, but it is watchfiles' own logic
+
+        return bool(_default_force_polling(None))
+    except (ImportError, TypeError):
+        return False
+
+
+class WatchfilesSource:
+    def __init__(self, *, step_ms: int = 100, cap_ms: int = 1000, polling: bool = False,
+                 poll_delay_ms: int = 300, start_timeout_s: float = 10.0) -> None:
+        self.step_ms = max(1, int(step_ms))
+        self.cap_ms = max(self.step_ms, int(cap_ms))
+        self.polling = _force_polling(polling)
+        self.poll_delay_ms = poll_delay_ms
+        self.start_timeout_s = start_timeout_s
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._submit: Submit | None = None
+        self._accept: PathFilter | None = None
+
+    def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
+        self._stop = threading.Event()
+        self._threads = []
+        self._submit, self._accept = submit, accept
+        self.add(roots)
+
+    def add(self, roots: Roots) -> None:
+        assert self._submit is not None and self._accept is not None, "start() first"
+        readies = []
+        for paths, recursive in ((roots.recursive, True), (roots.flat, False)):
+            existing = [p for p in paths if p.exists()]
+            if not existing:
+                continue
+            ready = threading.Event()
+            readies.append(ready)
+            t = threading.Thread(target=self._run, args=(existing, recursive, self._submit, self._accept, ready, self._stop),
+                                 name=f"farm-watch-{'tree' if recursive else 'dir'}", daemon=True)
+            t.start()
+            self._threads.append(t)
+        for ready in readies:  # edits made after this returns are seen
+            ready.wait(self.start_timeout_s)
+
+    def _run(self, paths: list[Path], recursive: bool, submit: Submit, accept: PathFilter,
+             ready: threading.Event, stop: threading.Event) -> None:
+        from watchfiles._rust_notify import RustNotify
+
+        polling = self.polling
+        while not stop.is_set():
+            try:
+                with RustNotify([str(p) for p in paths], False, polling, self.poll_delay_ms, recursive, True) as w:
+                    ready.set()
+                    while True:
+                        raw = w.watch(self.cap_ms, self.step_ms, 1000, stop)
+                        if raw == "stop":
+                            return
+                        if isinstance(raw, str):  # 'timeout' / 'signal' (signals belong to the main thread)
+                            continue
+                        batch = [p for p in (Path(path) for _, path in raw) if accept(p)]
+                        if batch:
+                            submit(batch)
+            except Exception as exc:  # noqa: BLE001 - the watcher must not die silently
+                if polling:
+                    log.error("file watching stopped: %s", exc)
+                    ready.set()
+                    return
+                # inotify limits (max_user_watches) and exotic file systems: polling still works
+                log.warning("file notifications failed (%s); falling back to polling every %d ms",
+                            exc, self.poll_delay_ms)
+                polling = True
+
+    def stop(self) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=1.0)
+        self._threads = []
