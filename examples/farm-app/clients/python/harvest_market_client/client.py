@@ -229,6 +229,8 @@ class Client(_Base):
     ) -> list[models.ModelInfo]:
         """List Models
 
+        The configured models (``available``: the provider has it right now), or ``echo`` when none is.
+
         ``GET /api/assistant/models``"""
         response = self._send(
             "GET",
@@ -557,6 +559,56 @@ class Client(_Base):
             return models.Review.model_validate_json(response.content)
         raise _error(response, {404: models.ErrorDetail, 422: models.HTTPValidationError})
 
+    def list_wishlist(
+        self,
+        customer_id: str,
+    ) -> list[models.WishlistItem]:
+        """List Wishlist
+
+        ``GET /api/plugins/wishlist/{customer_id}``"""
+        response = self._send(
+            "GET",
+            f"/api/plugins/wishlist/{_path(customer_id)}",
+        )
+        if response.is_success:
+            return cast("list[models.WishlistItem]", _read(list[models.WishlistItem], response))
+        raise _error(response, {422: models.HTTPValidationError})
+
+    def add_to_wishlist(
+        self,
+        customer_id: str,
+        body: models.WishlistItemCreate,
+    ) -> models.WishlistItem:
+        """Add To Wishlist
+
+        Add a product; adding one that is already listed returns the existing entry (200).
+
+        ``POST /api/plugins/wishlist/{customer_id}``"""
+        response = self._send(
+            "POST",
+            f"/api/plugins/wishlist/{_path(customer_id)}",
+            json=_json(body),
+        )
+        if response.is_success:
+            return models.WishlistItem.model_validate_json(response.content)
+        raise _error(response, {422: models.HTTPValidationError})
+
+    def remove_from_wishlist(
+        self,
+        customer_id: str,
+        product_id: str,
+    ) -> None:
+        """Remove From Wishlist
+
+        ``DELETE /api/plugins/wishlist/{customer_id}/{product_id}``"""
+        response = self._send(
+            "DELETE",
+            f"/api/plugins/wishlist/{_path(customer_id)}/{_path(product_id)}",
+        )
+        if response.is_success:
+            return None
+        raise _error(response, {422: models.HTTPValidationError})
+
     def health(
         self,
     ) -> dict[str, str]:
@@ -623,6 +675,8 @@ class AsyncClient(_Base):
         self,
     ) -> list[models.ModelInfo]:
         """List Models
+
+        The configured models (``available``: the provider has it right now), or ``echo`` when none is.
 
         ``GET /api/assistant/models``"""
         response = await self._send(
@@ -951,6 +1005,56 @@ class AsyncClient(_Base):
         if response.is_success:
             return models.Review.model_validate_json(response.content)
         raise _error(response, {404: models.ErrorDetail, 422: models.HTTPValidationError})
+
+    async def list_wishlist(
+        self,
+        customer_id: str,
+    ) -> list[models.WishlistItem]:
+        """List Wishlist
+
+        ``GET /api/plugins/wishlist/{customer_id}``"""
+        response = await self._send(
+            "GET",
+            f"/api/plugins/wishlist/{_path(customer_id)}",
+        )
+        if response.is_success:
+            return cast("list[models.WishlistItem]", _read(list[models.WishlistItem], response))
+        raise _error(response, {422: models.HTTPValidationError})
+
+    async def add_to_wishlist(
+        self,
+        customer_id: str,
+        body: models.WishlistItemCreate,
+    ) -> models.WishlistItem:
+        """Add To Wishlist
+
+        Add a product; adding one that is already listed returns the existing entry (200).
+
+        ``POST /api/plugins/wishlist/{customer_id}``"""
+        response = await self._send(
+            "POST",
+            f"/api/plugins/wishlist/{_path(customer_id)}",
+            json=_json(body),
+        )
+        if response.is_success:
+            return models.WishlistItem.model_validate_json(response.content)
+        raise _error(response, {422: models.HTTPValidationError})
+
+    async def remove_from_wishlist(
+        self,
+        customer_id: str,
+        product_id: str,
+    ) -> None:
+        """Remove From Wishlist
+
+        ``DELETE /api/plugins/wishlist/{customer_id}/{product_id}``"""
+        response = await self._send(
+            "DELETE",
+            f"/api/plugins/wishlist/{_path(customer_id)}/{_path(product_id)}",
+        )
+        if response.is_success:
+            return None
+        raise _error(response, {422: models.HTTPValidationError})
 
     async def health(
         self,

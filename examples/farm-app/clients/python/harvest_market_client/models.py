@@ -351,6 +351,23 @@ class ValidationError(BaseModel):
     ctx: Annotated[dict[str, Any] | None, Field(title="Context")] = None
 
 
+class WishlistItem(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    product_id: Annotated[str, Field(max_length=120, min_length=1, title="Product Id")]
+    note: Annotated[str | None, Field(title="Note")] = None
+    added_at: Annotated[AwareDatetime, Field(title="Added At")]
+
+
+class WishlistItemCreate(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    product_id: Annotated[str, Field(max_length=120, min_length=1, title="Product Id")]
+    note: Annotated[str | None, Field(title="Note")] = None
+
+
 class BillingInvoiceAddress(BaseModel):
     """
     Who an invoice is addressed to, for the tax office.

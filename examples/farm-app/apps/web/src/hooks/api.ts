@@ -9,6 +9,9 @@ export * as customers from "./api/customers";
 export * as orders from "./api/orders";
 export * as reviews from "./api/reviews";
 export {
+  useListWishlist,
+  useAddToWishlist,
+  useRemoveFromWishlist,
   useHealth,
 } from "./api/_app";
 export {

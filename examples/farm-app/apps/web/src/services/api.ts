@@ -23,6 +23,21 @@ export * as customers from "./api/customers";
 export * as orders from "./api/orders";
 export * as reviews from "./api/reviews";
 export {
+  listWishlist,
+  type ListWishlistError,
+  type ListWishlistErrors,
+  type ListWishlistParams,
+  type ListWishlistResponse,
+  addToWishlist,
+  type AddToWishlistError,
+  type AddToWishlistErrors,
+  type AddToWishlistParams,
+  type AddToWishlistResponse,
+  removeFromWishlist,
+  type RemoveFromWishlistError,
+  type RemoveFromWishlistErrors,
+  type RemoveFromWishlistParams,
+  type RemoveFromWishlistResponse,
   health,
   type HealthError,
   type HealthErrors,

@@ -3,18 +3,31 @@
 // with the query key `["_app", operation, params]`; a useMutation wrapper for every other
 // operation, which invalidates this module's queries when it succeeds.
 
-import { type UseQueryOptions, useQuery } from "@tanstack/react-query";
+import { type UseMutationOptions, type UseQueryOptions, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { RequestOptions } from "../../services/api/_runtime";
 import {
+  type AddToWishlistError,
+  type AddToWishlistParams,
+  type AddToWishlistResponse,
   type HealthError,
   type HealthParams,
   type HealthResponse,
+  type ListWishlistError,
+  type ListWishlistParams,
+  type ListWishlistResponse,
+  type RemoveFromWishlistError,
+  type RemoveFromWishlistParams,
+  type RemoveFromWishlistResponse,
+  addToWishlist,
   health,
+  listWishlist,
+  removeFromWishlist,
 } from "../../services/api/_app";
 
 /** The query keys of this module: `[module, operation, params]`; `all` is the prefix of each. */
 export const queryKeys = {
   all: ["_app"] as const,
+  listWishlist: (params: ListWishlistParams) => ["_app", "listWishlist", params] as const,
   health: (params: HealthParams = {}) => ["_app", "health", params] as const,
 };
 
@@ -23,6 +36,28 @@ export type QueryOptions<TData, TError, TSelected, TKey extends readonly unknown
   UseQueryOptions<TData, TError, TSelected, TKey>,
   "queryKey" | "queryFn"
 > & { request?: Omit<RequestOptions, "signal"> };
+
+/** useMutation's options, without `mutationFn`; `request` goes to the API call. */
+export type MutationOptions<TData, TError, TVariables> = Omit<UseMutationOptions<TData, TError, TVariables>, "mutationFn"> & {
+  request?: RequestOptions;
+};
+
+/**
+ * List Wishlist
+ *
+ * `GET /api/plugins/wishlist/{customer_id}`
+ */
+export function useListWishlist<TSelected = ListWishlistResponse>(
+  params: ListWishlistParams,
+  options: QueryOptions<ListWishlistResponse, ListWishlistError, TSelected, ReturnType<typeof queryKeys.listWishlist>> = {},
+) {
+  const { request: requestOptions, ...queryOptions } = options;
+  return useQuery({
+    queryKey: queryKeys.listWishlist(params),
+    queryFn: ({ signal }) => listWishlist(params, { ...requestOptions, signal }),
+    ...queryOptions,
+  });
+}
 
 /**
  * Health
@@ -38,5 +73,47 @@ export function useHealth<TSelected = HealthResponse>(
     queryKey: queryKeys.health(params),
     queryFn: ({ signal }) => health(params, { ...requestOptions, signal }),
     ...queryOptions,
+  });
+}
+
+/**
+ * Add To Wishlist
+ *
+ * Add a product; adding one that is already listed returns the existing entry (200).
+ *
+ * `POST /api/plugins/wishlist/{customer_id}`
+ */
+export function useAddToWishlist(
+  options: MutationOptions<AddToWishlistResponse, AddToWishlistError, AddToWishlistParams> = {},
+) {
+  const queryClient = useQueryClient();
+  const { request: requestOptions, onSuccess, ...mutationOptions } = options;
+  return useMutation({
+    mutationFn: (params: AddToWishlistParams) => addToWishlist(params, requestOptions),
+    ...mutationOptions,
+    onSuccess: async (...args) => {
+      await queryClient.invalidateQueries({ queryKey: queryKeys.all });
+      return onSuccess?.(...args);
+    },
+  });
+}
+
+/**
+ * Remove From Wishlist
+ *
+ * `DELETE /api/plugins/wishlist/{customer_id}/{product_id}`
+ */
+export function useRemoveFromWishlist(
+  options: MutationOptions<RemoveFromWishlistResponse, RemoveFromWishlistError, RemoveFromWishlistParams> = {},
+) {
+  const queryClient = useQueryClient();
+  const { request: requestOptions, onSuccess, ...mutationOptions } = options;
+  return useMutation({
+    mutationFn: (params: RemoveFromWishlistParams) => removeFromWishlist(params, requestOptions),
+    ...mutationOptions,
+    onSuccess: async (...args) => {
+      await queryClient.invalidateQueries({ queryKey: queryKeys.all });
+      return onSuccess?.(...args);
+    },
   });
 }

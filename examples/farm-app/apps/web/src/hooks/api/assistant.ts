@@ -36,6 +36,8 @@ export type MutationOptions<TData, TError, TVariables> = Omit<UseMutationOptions
 /**
  * List Models
  *
+ * The configured models (``available``: the provider has it right now), or ``echo`` when none is.
+ *
  * `GET /api/assistant/models`
  */
 export function useListModels<TSelected = ListModelsResponse>(

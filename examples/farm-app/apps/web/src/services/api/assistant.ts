@@ -10,7 +10,7 @@ export interface ChatParams {
 /** What `chat` resolves with (200). */
 export type ChatResponse = TypesModelsAssistantChatResponse;
 /** The error bodies `chat` documents, by status. */
-export type ChatErrors = { 422: HTTPValidationError };
+export type ChatErrors = { 404: unknown; 422: HTTPValidationError };
 /** What `chat` rejects with for a non-2xx status: narrow it with `error.is(status)`. */
 export type ChatError = ApiError<ChatErrors>;
 
@@ -42,6 +42,8 @@ export type ListModelsError = ApiError<ListModelsErrors>;
 
 /**
  * List Models
+ *
+ * The configured models (``available``: the provider has it right now), or ``echo`` when none is.
  *
  * `GET /api/assistant/models`
  */
