@@ -29,15 +29,15 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 def stack(tmp_path: Path) -> Iterator[tuple[Path, Uvicorn, str]]:
     app = copy_example(tmp_path / "farm-app")
     api = Uvicorn(app)
-    config = app / "apps" / "web" / "vite.config.ts"
-    config.write_text(config.read_text().replace("http://127.0.0.1:8000", api.url))
     api.start()
     port = free_port()
     web = app / "apps" / "web"
     log = open(tmp_path / "vite.log", "wb")
     vite = subprocess.Popen([str(web / "node_modules" / ".bin" / "vite"), "--port", str(port), "--strictPort",
                              "--host", "127.0.0.1"], cwd=web, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+                            start_new_session=True,
+                            # the farmbuild Vite plugin forwards /api to $FARM_BACKEND_URL
+                            env={**os.environ, "FARM_BACKEND_URL": api.url})
     url = f"http://127.0.0.1:{port}"
     try:
         def up() -> bool:
