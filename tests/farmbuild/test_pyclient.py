@@ -63,7 +63,7 @@ def test_python_client_round_trip_against_uvicorn(example_app: Path, tmp_path: P
     assert sync["403"] == 403 and sync["cancelled"] == "cancelled"  # cookie parameter
     assert sync["deleted"] == 404  # 204 → None, then gone
     assert seen["async"] == {"categories": ["vegetables", "fruit", "dairy", "bakery", "eggs", "pantry"],
-                             "models": ["echo"], "422": 422}
+                             "models": ["llama3.2"], "422": 422}  # farm.toml's model (not running: listed, unavailable)
 
 
 def test_python_client_is_rebuilt_from_the_document_only(example_app: Path) -> None:

@@ -284,7 +284,7 @@ def test_check_reports_a_missing_migration(project: Path) -> None:
     build(project)
     edit(project, shop("organic: bool = False"))
     result = check(project)
-    assert not result.ok and result.stale == [f"{MIGRATIONS}/0002_products_add_organic.json"]
+    assert not result.ok and f"{MIGRATIONS}/0002_products_add_organic.json" in result.stale  # (and the types that follow)
     assert not (project / MIGRATIONS / "0002_products_add_organic.json").exists()
 
 
