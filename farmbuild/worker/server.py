@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.machinery
 import os
 import sys
 import time
@@ -244,11 +245,38 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles user code from its source every time it is imported.
+
+    The default loader trusts ``__pycache__/*.pyc`` when the source's mtime (whole seconds) and
+    size match: a module saved twice within one second at the same size (uvicorn --reload wrote
+    the pyc in between) would be imported stale. User modules are small; compiling them is cheap.
+    """
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+def _install_source_only_loader() -> None:
+    loader_details = (_SourceOnlyLoader, importlib.machinery.SOURCE_SUFFIXES)
+    local_hook = importlib.machinery.FileFinder.path_hook(loader_details)
+
+    def hook(entry: str) -> Any:
+        if entry and _is_local(os.path.join(entry, "__init__.py")):
+            return local_hook(entry)
+        raise ImportError("not a project directory")  # the next hook (the default) takes it
+
+    sys.path_hooks.insert(0, hook)
+    sys.path_importer_cache.clear()
+
+
 @op("init")
 def _init(roots: list[str], scan: list[str], project_root: str, preload: list[str] | None = None) -> dict[str, Any]:
     STATE.roots = [Path(r) for r in roots]
     STATE.scan = [Path(s) for s in scan]
     STATE.project_root = Path(project_root)
+    _install_source_only_loader()
     for r in reversed(roots):
         if r not in sys.path:
             sys.path.insert(0, r)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,22 @@ def test_memory_bound_replaces_the_worker(api: Path) -> None:
         assert w.started == 2
     finally:
         w.close()
+
+
+def test_a_stale_pyc_in_the_users_tree_is_never_used(worker: Worker, api: Path) -> None:
+    """uvicorn --reload writes __pycache__; a save within the same second at the same size must
+    still be imported from its new source."""
+    import py_compile
+
+    common = api / "src/models/common.py"
+    second = 1_700_000_000 * 10**9
+    os.utime(common, ns=(second + 100_000_000, second + 100_000_000))  # saved at hh:mm:ss.1
+    schema(worker, "src.models.catalog")
+    # uvicorn compiled it meanwhile: a pyc of the OLD source, stamped with second hh:mm:ss
+    py_compile.compile(str(common), cfile=str(api / "src/models/__pycache__" / f"common.{sys.implementation.cache_tag}.pyc"))
+    new = common.read_text().replace("amount: int", "amount: str")
+    assert len(new) == common.stat().st_size  # same size
+    common.write_text(new)
+    os.utime(common, ns=(second + 600_000_000, second + 600_000_000))  # saved again at hh:mm:ss.6
+    data = schema(worker, "src.models.catalog")
+    assert data["defs"]["validation"]["src.models.common:Money"]["properties"]["amount"]["type"] == "string"
