@@ -312,6 +312,11 @@ class WatchLoop:
         changes = self.tracker.observe(paths)
         if not changes:
             log.debug("no content changed in %d touched path(s)", len(paths))
+            if self.deferred:
+                # a follow-up lane waited for this batch, which turned out to change nothing
+                # (often the build's own writes): run it now, as part of the cycle it came from,
+                # rather than at the next real save
+                self._cycle_tasks(set(), [], batch_at, reloaded=False)
             return
         self.cycle += 1
         project = self.session.project

@@ -407,3 +407,32 @@ def test_only_what_a_save_affects_is_checked(harness: Callable[..., LoopHarness]
     event = h.next_build(h.edit(project / MODELS / "b.py", model("B", "y: int; r: int = 0")))
     # types-index reads every schema, but schema:a and schema:c are not even looked at
     assert {r.id for r in event.report.results} == {"schema:b", "types:b", "types-index"}
+
+
+
+def test_a_deferred_lane_runs_when_the_waiting_batch_changes_nothing(harness: Callable[..., LoopHarness],
+                                                                     project: Path, tmp_path: Path) -> None:
+    """The follow-up lane (the Python client...) waits while a batch is pending; when that batch
+    changes nothing (a touch, the build's own write), the lane must still run now, not at the
+    next real save (seen in CI: the lane waited forever)."""
+    # a route using A, so an edit of A reaches the Python client (the deferred lane)
+    (project / "apps/api/src/routes/things.py").write_text(
+        "from fastapi import APIRouter\nfrom src.models.a import A\n\nrouter = APIRouter()\n\n\n"
+        "@router.get('/things')\ndef list_things() -> list[A]:\n    return []\n")
+    (project / "apps/api/src/main.py").write_text(
+        "from fastapi import FastAPI\nfrom src.routes import things\n\napp = FastAPI()\n"
+        "app.include_router(things.router, prefix='/api')\n")
+    gate, started = tmp_path / "gate", tmp_path / "started"
+    a = project / MODELS / "a.py"
+    a.write_text(gated("A", "x: int", gate, started))
+    gate.write_text("open")
+    h = harness(project)
+    gate.unlink()
+    started.unlink()
+    mark = h.edit(a, gated("A", "x: int\n    v2: int = 2", gate, started))
+    wait_for_file(started)  # lane 0 is running
+    h.emit(project / MODELS / "b.py")  # a touch: pending while lane 0 runs, no content change
+    gate.write_text("open")
+    first = h.next_build(mark, lambda e: e.lane == 0)
+    follow = h.next_build(mark, lambda e: e.lane == 1 and e.cycle == first.cycle)
+    assert "pyclient" in ran_ids(follow)
