@@ -181,6 +181,7 @@ class WatchLoop:
         self._retry: set[Path] = set()  # inputs that moved during a build
         self._stopping = False
         self._resend = False
+        self._busy = True  # building (or about to): False only while waiting for a batch with none queued
         self.running = threading.Event()
 
     # -- input -----------------------------------------------------------------------
@@ -208,6 +209,18 @@ class WatchLoop:
             self._resend = True
             self._cv.notify_all()
 
+    def wait_settled(self, timeout: float) -> bool:
+        """Block until the loop waits for changes with none queued: every path submitted so far
+        has been built (harnesses: "the saves so far are done"). False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._busy or self._pending or self._resend:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cv.wait(remaining)
+        return True
+
     def _has_pending(self) -> bool:
         with self._cv:
             return bool(self._pending) or self._stopping
@@ -220,8 +233,12 @@ class WatchLoop:
     def _next_batch(self) -> tuple[set[Path], float] | None:
         while True:
             with self._cv:
+                if not self._pending and not self._resend:
+                    self._busy = False
+                    self._cv.notify_all()
                 while not self._pending and not self._stopping and not self._resend:
                     self._cv.wait(0.25)
+                self._busy = True
                 if self._stopping:
                     return None
                 resend, self._resend = self._resend, False
@@ -265,6 +282,9 @@ class WatchLoop:
                         f"internal error {type(exc).__name__}: {exc} (run with -v for the traceback)")))
         finally:
             self.running.clear()
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
             try:
                 self.source.stop()
             except Exception:  # noqa: BLE001 - stopping must not mask the reason we stop
