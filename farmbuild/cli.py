@@ -303,9 +303,24 @@ def _load_extra_commands() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .secrets import ScrubbingStream
+
     _load_extra_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
+    # every line farm prints (its own, logging's, a library's) goes through a secret mask
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, ScrubbingStream):
+        sys.stdout = ScrubbingStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, ScrubbingStream):
+        sys.stderr = ScrubbingStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(args: argparse.Namespace) -> int:
     _setup_logging(getattr(args, "verbose", 0))
     try:
         return int(args.handler(args))

@@ -11,6 +11,7 @@ Exception tree::
     ├── SchemaError                a model cannot be turned into a schema
     ├── TemplateError              a codegen template failed to render
     ├── OutsideProjectError        a write or delete would land outside the project root
+    ├── SecretInOutputError        a generated file would contain the value of a secret env var
     ├── LockError                  another farmbuild process holds the project lock
     ├── TaskError                  a task failed for a reason that is not the user's code
     ├── MigrationError             a migration file is invalid or inconsistent (file, operation, what to do)
@@ -119,6 +120,18 @@ class OutsideProjectError(FarmbuildError):
         super().__init__(
             f"refusing to {what} {self.path!s}: it lies outside the project root {self.root!s}"
             " (a name from a model, route or manifest tried to escape; rename it)"
+        )
+
+
+class SecretInOutputError(FarmbuildError):
+    """A file farmbuild was about to write contains the value of a secret environment variable."""
+
+    def __init__(self, path: str, variable: str) -> None:
+        self.path = path
+        self.variable = variable
+        super().__init__(
+            f"refusing to write {path}: it would contain the value of the environment variable {variable},"
+            " a secret; find what puts it there (a model default, an example) and read the secret where it is used"
         )
 
 

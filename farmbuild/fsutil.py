@@ -16,7 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import OutsideProjectError
+from . import secrets
+from .errors import OutsideProjectError, SecretInOutputError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def write_if_changed(root: Path, path: Path, content: str | bytes) -> bool:
     """
     target = ensure_inside(root, path)
     data = content.encode("utf-8") if isinstance(content, str) else content
+    var = secrets.found_in(data)
+    if var is not None:
+        raise SecretInOutputError(_rel(root, target), var)
     try:
         with open(target, "rb") as fh:
             if fh.read(len(data) + 1) == data:
@@ -94,6 +98,13 @@ def write_if_changed(root: Path, path: Path, content: str | bytes) -> bool:
     _atomic_write(target, data)
     log.debug("wrote %s", target)
     return True
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def remove_inside(root: Path, path: Path, *, prune_empty_dirs: bool = True) -> bool:

@@ -29,6 +29,7 @@ to tell (said once at INFO, then at DEBUG).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from .. import secrets
 from ..devtoken import HEADER
 from ..report import BuildReport, TaskResult
 
@@ -93,7 +95,10 @@ class Notifier:
 
     def _post(self, target: _Target, url: str, body: dict[str, Any]) -> bool:
         try:
-            res = self.client.post(url, json=body, headers={HEADER: self._token()})
+            # the overlay shows task errors to the browser: no secret may ride along
+            payload = secrets.scrub(json.dumps(body)).encode("utf-8")
+            res = self.client.post(url, content=payload, headers={HEADER: self._token(),
+                                                                  "Content-Type": "application/json"})
         except httpx.TransportError as exc:
             target.once("down", "%s is not reachable at %s (%s); not notified", target.name, url, type(exc).__name__)
             return False

@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,12 @@ EXPLORE = int(os.environ.get("FARM_HOSTILE_EXAMPLES", "0"))
 EDIT = st.tuples(st.sampled_from(OPS), st.integers(0, 7), st.integers(0, 7), st.integers(0, 7))
 
 pytestmark = pytest.mark.e2e  # ~40 s: two real builds per edit
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # db-apply would try a MongoDB in the environment; the property is about files
+    monkeypatch.delenv("MONGODB_URL", raising=False)
 
 
 class Incremental:
@@ -167,6 +172,7 @@ def run_sequence(edits: list[tuple[str, int, int, int]], mode: str, base: Path) 
         inc.close()
 
 
+@pytest.mark.timeout(0 if EXPLORE else 300)
 @settings(
     max_examples=EXPLORE or 5,
     derandomize=not EXPLORE,
