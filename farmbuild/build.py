@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from . import runner
 from .errors import FarmbuildError, UsageError
-from .fsutil import remove_inside, write_internal
+from .fsutil import remove_inside, sweep_temp_files, write_internal
 from .graph import BuildContext, TaskGraph, make_graph
 from .lock import ProjectLock
 from .metrics import Metric, PerformanceMonitor
@@ -115,6 +116,14 @@ class Session:
         selected = self.resolve_selection(options.tasks) if options.tasks else None
         with self.lock:
             errors: list[str] = []
+            # a killed process leaves the temporary file of the write it was in: its own state
+            # files are written outside the lock too (a parse cache, metrics), so .farm is looked at
+            # every time; the rest only when the last build died holding the lock
+            interrupted, self.lock.interrupted = self.lock.interrupted, False
+            swept = sweep_temp_files(temp_dirs(self.project, self.graph) if interrupted
+                                     else [self.project.state_dir, self.project.state_dir / "cache"])
+            if swept:
+                log.info("removed %d temporary file%s a killed build left", len(swept), "s" if len(swept) != 1 else "")
             note = runner.check_db(self.project.root)
             if note:
                 log.warning("%s", note)
@@ -183,6 +192,15 @@ class Session:
     def close(self) -> None:
         if self.ctx.has_worker and self._given_worker is None:
             self.ctx.worker().close()
+
+
+def temp_dirs(project: Project, graph: TaskGraph) -> set[Path]:
+    """Where atomic writes of a build may have left temporary files: beside every target,
+    anywhere in ``.farm/``, and in the migrations folder."""
+    dirs = {t.parent for t in graph.targets} | {project.migrations_dir}
+    for dirpath, _dirnames, _files in os.walk(project.state_dir):
+        dirs.add(Path(dirpath))
+    return dirs
 
 
 def _rel_fast(root: Path, path: Path) -> str | None:

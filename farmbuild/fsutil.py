@@ -14,12 +14,15 @@ import hashlib
 import logging
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from . import secrets
 from .errors import OutsideProjectError, SecretInOutputError
 
 log = logging.getLogger(__name__)
+
+TEMP_SUFFIX = ".farmtmp"
 
 
 def ensure_inside(root: Path, path: Path, what: str = "write") -> Path:
@@ -56,7 +59,8 @@ def md5_file(path: Path) -> str | None:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".farmtmp", dir=path.parent)
+    # the writer's pid is in the name: a sweep removes only what a dead process left
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -123,6 +127,42 @@ def remove_inside(root: Path, path: Path, *, prune_empty_dirs: bool = True) -> b
             except OSError:
                 break
             parent = parent.parent
+    return True
+
+
+def sweep_temp_files(directories: Iterable[Path]) -> list[Path]:
+    """Delete the temporary files that killed processes left in ``directories`` (atomic writes
+    name them ``.<name>.<pid>.<random>.farmtmp``; a live process's are never touched, and a
+    target only ever appears by ``os.replace``, so a temporary file is never a target)."""
+    removed: list[Path] = []
+    for d in sorted(set(directories)):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX) and not _writer_alive(name):
+                try:
+                    os.unlink(os.path.join(d, name))
+                    removed.append(Path(d, name))
+                except OSError:
+                    pass
+    return removed
+
+
+def _writer_alive(temp_name: str) -> bool:
+    parts = temp_name[: -len(TEMP_SUFFIX)].split(".")
+    if len(parts) < 4 or not parts[-2].isdigit():
+        return False  # not ours, or from a farmbuild that did not name its pid: nobody finishes it
+    pid = int(parts[-2])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True
 
 

@@ -3,7 +3,9 @@
 ``farm build``, ``farm watch`` (around each of its builds) and plain ``doit`` (through the
 dodo loader) take an exclusive ``flock`` on ``.farm/lock``. A second build waits for the
 first, saying who holds the lock, and gives up with a clear message after a timeout. The
-kernel releases a flock when its process dies, so a ``kill -9`` never leaves a stale lock.
+kernel releases a flock when its process dies, so a ``kill -9`` never leaves a stale lock; the
+holder's pid stays in the file until a clean release empties it, so the next build knows the
+previous one was killed (:attr:`ProjectLock.interrupted`) and sweeps up its temporary files.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class ProjectLock:
         self.what = what
         self._fd: int | None = None
         self.depth = 0
+        self.interrupted = False  # set by acquire(): the previous holder died holding the lock
 
     def holder(self) -> str:
         try:
@@ -60,6 +63,9 @@ class ProjectLock:
                         f" {self.timeout_s:g} s; wait for it, or stop it"
                     ) from None
                 time.sleep(0.05)
+        # a clean release empties the file: content left in it means its last holder was killed
+        # in the middle of a build (temporary files of its atomic writes may be lying around)
+        self.interrupted = bool(os.pread(fd, 64, 0).strip())
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "what": self.what, "argv": sys.argv[:3]}).encode())
         self._fd = fd
@@ -73,6 +79,7 @@ class ProjectLock:
             return
         fd, self._fd = self._fd, None
         try:
+            os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)

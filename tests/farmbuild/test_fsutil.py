@@ -88,3 +88,26 @@ def test_write_internal_is_write_if_changed(tmp_path: Path) -> None:
     p = tmp_path / ".farm" / "state.json"
     assert fsutil.write_internal(p, "{}") is True
     assert fsutil.write_internal(p, "{}") is False
+
+
+def test_sweep_removes_only_what_dead_writers_left(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from farmbuild.fsutil import sweep_temp_files
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    names = {
+        f".a.ts.{dead_pid}.abcd1234.farmtmp": False,  # its writer is gone: swept
+        f".a.ts.{os.getpid()}.abcd1234.farmtmp": True,  # ours, being written: kept
+        ".old.ts.abcd1234.farmtmp": False,  # no pid (an older farmbuild): nobody will finish it
+        "a.ts": True,
+        "notes.farmtmp": True,  # not hidden: not one of ours
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    removed = sweep_temp_files([tmp_path, tmp_path / "missing"])
+    assert sorted(p.name for p in removed) == sorted(n for n, keep in names.items() if not keep)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, keep in names.items() if keep)
