@@ -142,6 +142,7 @@ class Session:
                 worker.end_build()
                 if self.isolated:
                     worker.close()
+                runner.remember_db(self.project.root)
             # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
             errors.extend(reporter.runtime_errors)
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
