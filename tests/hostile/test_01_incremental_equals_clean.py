@@ -75,6 +75,19 @@ class Incremental:
             self.events.append(event)
             self._cv.notify_all()
 
+    def log(self) -> str:
+        """What farm watch did, one line per event (part of a failure report)."""
+        lines = []
+        for e in self.events:
+            if isinstance(e, BuildEvent):
+                ran = [r.id for r in e.report.results if r.status == "ran"]
+                lines.append(f"  build cycle {e.cycle} lane {e.lane + 1}/{e.lanes}: changes "
+                             f"{[c.path.name + ' ' + c.kind.value for c in e.changes]}, ran {ran}"
+                             f"{', reloaded' if e.reloaded else ''}{', retried' if e.retried else ''}")
+            else:
+                lines.append(f"  {type(e).__name__} {getattr(e, 'tasks', '') or getattr(e, 'error', '')}")
+        return "\n".join(lines)
+
     def _check(self, mark: int, what: str) -> None:
         for e in self.events[mark:]:
             if isinstance(e, ErrorEvent):
@@ -167,7 +180,7 @@ def run_sequence(edits: list[tuple[str, int, int, int]], mode: str, base: Path) 
             sources = set(files)
             diff = tree_diff(tree(inc_root, exclude=sources), tree(clean.root, exclude=sources))
             assert not diff, (f"incremental ({mode}) != clean after these edits:\n  " + "\n  ".join(done)
-                              + "\n" + diff)
+                              + "\n" + diff + ("\nfarm watch's events:\n" + inc.log() if inc.loop else ""))
     finally:
         inc.close()
 
