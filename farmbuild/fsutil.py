@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from . import secrets
-from .errors import OutsideProjectError, SecretInOutputError
+from .errors import OutsideProjectError, SecretInOutputError, WriteError
 
 log = logging.getLogger(__name__)
 
@@ -26,18 +26,21 @@ TEMP_SUFFIX = ".farmtmp"
 
 
 def ensure_inside(root: Path, path: Path, what: str = "write") -> Path:
-    """Return ``path`` resolved, or raise :class:`OutsideProjectError` if it escapes ``root``.
+    """Return ``path`` with its directory resolved, or raise :class:`OutsideProjectError` if it escapes ``root``.
 
-    NUL bytes and paths that climb out (``..``, absolute, through symlinks) are refused.
+    NUL bytes and paths that climb out (``..``, absolute, through a symlinked directory) are
+    refused. The last component is kept as it is: a write replaces it by rename and a delete
+    unlinks it, so a symlink found in a generated file's place is replaced or removed, never
+    written through (and a dangling one is no obstacle).
     """
     text = str(path)
     if "\x00" in text:
         raise OutsideProjectError(text.replace("\x00", "\\x00"), root, what)
     root_r = root.resolve()
     full = path if path.is_absolute() else root_r / path
-    # resolve the parent (which must exist or be created inside root) and keep the name,
-    # so a dangling symlink target name is still checked through its directory
-    resolved = full.resolve()
+    if full.name in ("", ".", ".."):
+        raise OutsideProjectError(full, root_r, what)
+    resolved = full.parent.resolve() / full.name
     try:
         resolved.relative_to(root_r)
     except ValueError:
@@ -91,15 +94,19 @@ def write_if_changed(root: Path, path: Path, content: str | bytes) -> bool:
     if var is not None:
         raise SecretInOutputError(_rel(root, target), var)
     try:
-        with open(target, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return False
+        if not target.is_symlink():  # a symlink in a target's place is replaced, whatever it points at
+            with open(target, "rb") as fh:
+                if fh.read(len(data) + 1) == data:
+                    return False
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         pass
-    # re-check the parent after creating it: a symlinked directory on the way must not lead out
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ensure_inside(root, target.parent)
-    _atomic_write(target, data)
+    try:
+        # re-check the parent after creating it: a symlinked directory on the way must not lead out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_inside(root, target.parent)
+        _atomic_write(target, data)
+    except OSError as exc:
+        raise WriteError(_rel(root, target), exc) from exc
     log.debug("wrote %s", target)
     return True
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from farmbuild import fsutil
-from farmbuild.errors import OutsideProjectError
+from farmbuild.errors import OutsideProjectError, WriteError
 
 
 def test_writes_creates_parents_and_skips_identical_bytes(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypa
         raise OSError("disk full")
 
     monkeypatch.setattr(fsutil.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError, match="cannot write out.ts: disk full"):
         fsutil.write_if_changed(tmp_path, target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.ts"]
