@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import runner
 from .errors import FarmbuildError, UsageError
-from .fsutil import remove_inside, sweep_temp_files, write_internal
+from .fsutil import ensure_inside, md5_file, remove_inside, sweep_temp_files, write_internal
 from .graph import BuildContext, TaskGraph, make_graph
 from .lock import ProjectLock
 from .metrics import Metric, PerformanceMonitor
@@ -58,6 +59,7 @@ class Session:
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
         self._cleaned_for: TaskGraph | None = None
+        self._manifest_data: dict[str, Any] | None = None
         self.monitor = PerformanceMonitor(
             self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
@@ -83,31 +85,80 @@ class Session:
             out.extend(matched)
         return out
 
+    def _manifest(self) -> dict[str, Any]:
+        """``.farm/manifest.json``: every file the last builds generated, and the md5 of what
+        farmbuild last wrote to each (so a file it no longer generates is deleted only when nobody
+        has changed it since)."""
+        if self._manifest_data is None:
+            try:
+                data = json.loads((self.project.state_dir / MANIFEST).read_text("utf-8"))
+                targets = [t for t in data.get("targets", []) if isinstance(t, str)]
+                md5 = {k: v for k, v in (data.get("md5") or {}).items() if isinstance(k, str) and isinstance(v, str)}
+            except (OSError, ValueError, AttributeError, TypeError):
+                targets, md5 = [], {}
+            self._manifest_data = {"targets": targets, "md5": md5}
+        return self._manifest_data
+
+    def _save_manifest(self) -> None:
+        data = self._manifest()
+        write_internal(self.project.state_dir / MANIFEST,
+                       json.dumps({"targets": data["targets"], "md5": dict(sorted(data["md5"].items()))}, indent=1) + "\n")
+
     def _cleanup_stale(self) -> list[str]:
         """Delete files a previous build generated that no task produces any more.
 
-        Once per task graph: ``farm watch`` rebuilds many times with the same graph, and the
-        answer only changes when the graph does (after :meth:`reload`).
+        Only a file that still holds what farmbuild wrote is deleted: one a user edited (or wrote
+        in its place) since, or one a task of the current graph reads, is left where it is, with a
+        warning. Once per task graph: ``farm watch`` rebuilds many times with the same graph, and
+        the answer only changes when the graph does (after :meth:`reload`).
         """
         if self._cleaned_for is self.graph:
             return []
-        manifest = self.project.state_dir / MANIFEST
         root = self.project.root
+        data = self._manifest()
         current = sorted({_rel_fast(root, t) or self.project.rel(t) for t in self.graph.targets})
-        try:
-            previous = json.loads(manifest.read_text("utf-8")).get("targets", [])
-        except (OSError, ValueError, AttributeError):
-            previous = []
         removed = []
-        for rel in sorted(set(previous) - set(current)):
+        for rel in sorted(set(data["targets"]) - set(current)):
+            path = root / rel
             try:
-                if remove_inside(self.project.root, self.project.root / rel):
+                ensure_inside(root, path, what="delete")  # a tampered manifest must not lead out
+                if self._still_ours(rel, path, data["md5"].get(rel)) and remove_inside(root, path):
                     removed.append(rel)
             except FarmbuildError as exc:
                 log.warning("%s", exc)
-        write_internal(manifest, json.dumps({"targets": current}, indent=1) + "\n")
+        data["targets"] = current
+        data["md5"] = {k: v for k, v in data["md5"].items() if k in set(current)}
+        self._save_manifest()
         self._cleaned_for = self.graph
         return removed
+
+    def _still_ours(self, rel: str, path: Path, md5: str | None) -> bool:
+        if not os.path.lexists(path):
+            return False
+        if self.graph.direct([path]):
+            log.warning("%s is no longer generated and a task now reads it as a source: left in place", rel)
+            return False
+        if path.is_symlink():
+            return True  # a link in an output's place: removing it touches nothing it points at
+        if md5 is not None:
+            ours = md5_file(path) == md5
+        else:  # a manifest from before md5s were kept: only what is recognisably farmbuild's
+            ours = rel.startswith(".farm/") or _looks_generated(path)
+        if not ours:
+            log.warning("%s is no longer generated, but it changed since farmbuild wrote it: left in place"
+                        " (delete it if you do not need it)", rel)
+        return ours
+
+    def _remember_outputs(self) -> None:
+        """Record the md5 of what each task that ran in this build left in its targets (written now or
+        found already equal); an up-to-date task's targets keep the md5 recorded when it last ran."""
+        data = self._manifest()
+        current = set(data["targets"])
+        fresh = {rel: m for rec in self.ctx.records.values() if rec.error is None
+                 for rel, m in rec.md5.items() if rel in current}
+        if any(data["md5"].get(rel) != m for rel, m in fresh.items()):
+            data["md5"].update(fresh)
+            self._save_manifest()
 
     def build(self, options: BuildOptions | None = None,
               on_result: Callable[[TaskResult], None] | None = None) -> BuildReport:
@@ -143,6 +194,7 @@ class Session:
                 if self.isolated:
                     worker.close()
                 runner.remember_db(self.project.root)
+            self._remember_outputs()
             # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
             errors.extend(reporter.runtime_errors)
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
@@ -193,6 +245,16 @@ class Session:
     def close(self) -> None:
         if self.ctx.has_worker and self._given_worker is None:
             self.ctx.worker().close()
+
+
+def _looks_generated(path: Path) -> bool:
+    """Carries farmbuild's "generated" header (or is empty, like ``py.typed``)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    return not head or b"farmbuild" in head
 
 
 def temp_dirs(project: Project, graph: TaskGraph) -> set[Path]:

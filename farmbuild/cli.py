@@ -199,7 +199,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     import shutil
 
-    from .build import MANIFEST, Session
+    from .build import Session
     from .fsutil import remove_inside
     from .runner import DB_NAME
 
@@ -207,12 +207,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
     project = session.project
     removed = 0
     targets = {project.rel(t) for t in session.graph.targets}
-    try:
-        targets |= set(json.loads((project.state_dir / MANIFEST).read_text("utf-8")).get("targets", []))
-    except (OSError, ValueError):
-        pass
+    manifest = session._manifest()
+    # files only an earlier build generated go only if they still hold what it wrote
+    older = {rel for rel in manifest["targets"] if rel not in targets
+             and session._still_ours(rel, project.root / rel, manifest["md5"].get(rel))}
     with session.lock:
-        for rel in sorted(targets):
+        for rel in sorted(targets | older):
             if remove_inside(project.root, project.root / rel):
                 removed += 1
         for p in project.root.glob(DB_NAME + "*"):

@@ -28,6 +28,7 @@ class TaskRecord:
     duration_s: float
     written: list[str]
     error: FarmbuildError | None
+    md5: dict[str, str] = field(default_factory=dict)  # project-relative target -> md5 of what it holds now
 
 
 class BuildContext:
@@ -60,7 +61,8 @@ class BuildContext:
     def has_worker(self) -> bool:
         return self._worker is not None
 
-    def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None) -> None:
+    def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None,
+               md5: dict[str, str] | None = None) -> None:
         if error is not None:
             # user code may quote a secret in its error (a settings loader echoing its input): every
             # report, terminal line and overlay message is made from this record
@@ -71,7 +73,7 @@ class BuildContext:
                 error.hint = "circular import: " + " -> ".join(cycle)
                 error.message = f"{error.file}:{error.line}: {error.problem} ({error.hint})" if error.line else error.message
         with self._lock:
-            self.records[spec.id] = TaskRecord(spec.id, spec.kind.value, duration_s, written, error)
+            self.records[spec.id] = TaskRecord(spec.id, spec.kind.value, duration_s, written, error, md5 or {})
 
     def _cycle_for(self, rel: str) -> list[str] | None:
         mod = self.project.graph.by_path.get((self.project.root / rel).resolve())

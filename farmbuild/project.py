@@ -143,6 +143,19 @@ def _modules_under(root: Path, backend_root: Path, dirs: list[str], key_name: st
     return sorted(found.values(), key=lambda m: m.key)
 
 
+def _check_inside(root: Path, folder: Path, key: str) -> None:
+    """``folder`` (absolute, maybe unresolved) and every folder above it up to ``root`` stay inside
+    ``root`` once symlinks are resolved."""
+    real_root = root.resolve()
+    probe = folder
+    while probe != root and probe.is_relative_to(root):
+        if os.path.lexists(probe) and not probe.resolve().is_relative_to(real_root):
+            rel = PurePosixPath(probe.relative_to(root)).as_posix()
+            raise ProjectError(f"{rel} (config key {key}) is a symlink to a folder outside the project, and farmbuild"
+                               " writes generated files there: replace it with a real folder inside the project")
+        probe = probe.parent
+
+
 def _rel(root: Path, path: Path) -> str:
     try:
         return PurePosixPath(path.resolve().relative_to(root)).as_posix()
@@ -157,6 +170,11 @@ def discover(root: Path | None = None, loaded: LoadedConfig | None = None) -> Pr
         loaded = load_config(root)
     root = loaded.root
     cfg = loaded.config
+    state = root / STATE_DIR
+    if os.path.lexists(state) and not state.resolve().is_relative_to(root.resolve()):
+        # farmbuild writes its lock, state and caches there without asking: never outside the project
+        raise ProjectError(f"{STATE_DIR} is a symlink to a folder outside the project; farmbuild keeps its"
+                           f" state inside the project: remove the link (rm {STATE_DIR}) and build again")
     backend_root = (root / cfg.backend.root).resolve()
     if not backend_root.is_dir():
         raise ProjectError(
@@ -183,6 +201,13 @@ def discover(root: Path | None = None, loaded: LoadedConfig | None = None) -> Pr
             f"{cfg.frontend.root}: frontend root not found in {root} (config key frontend.root);"
             " create the Vite app there or set [frontend] root in farm.toml"
         )
+    # folders farmbuild writes into must not lead out of the project (a symlink): say so up front,
+    # naming the config key, rather than refusing each write with a path outside
+    for where, key in ((root / cfg.backend.root, "backend.root"), (root / cfg.frontend.root, "frontend.root"),
+                       (root / cfg.frontend.root / cfg.frontend.src, "frontend.src"),
+                       (root / cfg.database.migrations, "database.migrations"),
+                       (root / cfg.python_client.output, "python_client.output")):
+        _check_inside(root, where, key)
     graph = ImportGraph(
         roots=[backend_root, root],
         scan=[backend_root, *[d for d in plugin_dirs if d.is_dir()]],

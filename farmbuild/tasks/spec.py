@@ -167,7 +167,7 @@ def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
                 if write_if_changed(ctx.project.root, path, data):
                     written.append(ctx.project.rel(path))
                 md5[ctx.project.rel(path)] = md5_bytes(data)
-        ctx.record(spec, time.perf_counter() - start, written, None)
+        ctx.record(spec, time.perf_counter() - start, written, None, md5)
         return {"md5": md5}
     except FarmbuildError as exc:
         ctx.record(spec, time.perf_counter() - start, [], exc)
