@@ -68,6 +68,10 @@ class BackendSection(_Section):
     models: list[str] = ["src/models"]
     routes: list[str] = ["src/routes"]
     ai: str = "src/ai"
+    max_module_mb: float = Field(
+        default=8, gt=0, le=1024,
+        description="a backend Python file larger than this is refused with an error, not parsed or imported"
+                    " (parsing 50 MB of Python takes over a GB of memory): keep data out of modules")
 
     @field_validator("root", "ai")
     @classmethod

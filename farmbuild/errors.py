@@ -70,6 +70,13 @@ class ProjectError(FarmbuildError):
     exit_code = 2
 
 
+def too_large_problem(size: int, limit: int) -> str:
+    """What to say about a Python file larger than ``backend.max_module_mb`` (``limit`` bytes)."""
+    return (f"the file is {size / 2**20:.1f} MB, more than the {limit / 2**20:g} MB farmbuild reads from a Python module"
+            " (config key backend.max_module_mb); move the data out of the module (a file it reads at run time)"
+            " or raise the limit")
+
+
 class UserCodeError(FarmbuildError):
     """The user's code failed while farmbuild imported or ran it.
 

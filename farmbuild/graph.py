@@ -54,6 +54,7 @@ class BuildContext:
                 self.project.root,
                 timeout_s=cfg.timeout_s,
                 max_memory_mb=cfg.max_memory_mb,
+                max_source_bytes=self.project.graph.max_source_bytes,
             )
         return self._worker
 

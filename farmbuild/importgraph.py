@@ -76,6 +76,7 @@ class _Node:
     size: int
     refs: list[ImportRef] = field(default_factory=list)
     error: str | None = None  # the module does not parse; its import will report it properly
+    too_large: bool = False  # larger than max_source_bytes: not read (the worker refuses to import it)
 
 
 class ImportGraph:
@@ -85,8 +86,11 @@ class ImportGraph:
     ``scan`` lists the directories actually indexed below them.
     """
 
-    def __init__(self, roots: list[Path], scan: list[Path], cache_file: Path | None = None) -> None:
+    def __init__(self, roots: list[Path], scan: list[Path], cache_file: Path | None = None,
+                 max_source_bytes: int | None = None) -> None:
         self.roots = [r.resolve() for r in roots]
+        # a larger file is not read at all: parsing 50 MB of Python takes over a GB of memory
+        self.max_source_bytes = max_source_bytes
         self.scan = [s.resolve() for s in scan]
         self.cache_file = cache_file
         self.nodes: dict[str, _Node] = {}  # module name -> node
@@ -145,8 +149,14 @@ class ImportGraph:
                 st = path.stat()
             except OSError:
                 continue
+            if self.max_source_bytes is not None and st.st_size > self.max_source_bytes:
+                prev = old.get(name)
+                if prev is None or prev.size != st.st_size or prev.mtime_ns != st.st_mtime_ns or not prev.too_large:
+                    changed = self._cache_dirty = True
+                nodes[name] = _Node(path, name, st.st_mtime_ns, st.st_size, error="file too large", too_large=True)
+                continue
             prev = old.get(name) or cache.get(name)
-            if prev is not None and prev.path == path and prev.mtime_ns == st.st_mtime_ns and prev.size == st.st_size:
+            if prev is not None and not prev.too_large and prev.path == path and prev.mtime_ns == st.st_mtime_ns and prev.size == st.st_size:
                 nodes[name] = prev
                 if name not in old:
                     changed = True
@@ -228,7 +238,7 @@ class ImportGraph:
                     "path": str(n.path), "mtime_ns": n.mtime_ns, "size": n.size,
                     "refs": [[r.module, list(r.names), r.line] for r in n.refs], "error": n.error,
                 }
-                for name, n in sorted(self.nodes.items())
+                for name, n in sorted(self.nodes.items()) if not n.too_large  # never parsed: nothing to keep
             },
         }
         from .fsutil import write_internal  # local import: fsutil imports nothing from here

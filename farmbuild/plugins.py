@@ -151,8 +151,9 @@ def load_manifest(root: Path, manifest: Path, plugins_dir: Path) -> Plugin:
         raise err(None, f"cannot read the file: {exc.strerror}") from None
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        raise err(None, "the file is not UTF-8 text; save it as UTF-8") from None
+    except UnicodeDecodeError as exc:
+        raise PluginError(rel_manifest, None, "the file is not UTF-8 text; save it as UTF-8",
+                          line=raw[: exc.start].count(b"\n") + 1) from None
     except json.JSONDecodeError as exc:
         raise PluginError(rel_manifest, None, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
     if not isinstance(data, dict):

@@ -143,6 +143,11 @@ def _modules_under(root: Path, backend_root: Path, dirs: list[str], key_name: st
     return sorted(found.values(), key=lambda m: m.key)
 
 
+def max_source_bytes(mb: float) -> int:
+    """``backend.max_module_mb`` in bytes."""
+    return int(mb * 2**20)
+
+
 def _check_inside(root: Path, folder: Path, key: str) -> None:
     """``folder`` (absolute, maybe unresolved) and every folder above it up to ``root`` stay inside
     ``root`` once symlinks are resolved."""
@@ -212,6 +217,7 @@ def discover(root: Path | None = None, loaded: LoadedConfig | None = None) -> Pr
         roots=[backend_root, root],
         scan=[backend_root, *[d for d in plugin_dirs if d.is_dir()]],
         cache_file=root / STATE_DIR / "cache" / "imports.json",
+        max_source_bytes=max_source_bytes(cfg.backend.max_module_mb),
     )
     return Project(
         root=root,

@@ -47,7 +47,7 @@ def _build(session: Any, tasks: list[str]) -> None:
 def _declarations(project: Any) -> dict[str, list[Any]]:
     from .files import find_documents
 
-    decls, _dynamic = find_documents(project.models)
+    decls, _dynamic = find_documents(project.models, project.graph.max_source_bytes)
     out: dict[str, list[Any]] = {}
     for d in decls:
         out.setdefault(d.collection, []).append(d)

@@ -56,12 +56,15 @@ def _settings_name(cls: ast.ClassDef) -> tuple[str | None, int | None]:
     return None, None
 
 
-def find_documents(models: list[PyModule]) -> tuple[list[DocumentDecl], list[DynamicName]]:
-    """Every collection declared in the model modules, in module then source order."""
+def find_documents(models: list[PyModule], max_source_bytes: int | None = None) -> tuple[list[DocumentDecl], list[DynamicName]]:
+    """Every collection declared in the model modules, in module then source order (a module
+    larger than ``max_source_bytes`` is not read: its schema task reports it)."""
     found: list[DocumentDecl] = []
     dynamic: list[DynamicName] = []
     for module in models:
         try:
+            if max_source_bytes is not None and module.path.stat().st_size > max_source_bytes:
+                continue
             tree = ast.parse(module.path.read_bytes(), filename=module.rel)
         except (OSError, SyntaxError, ValueError):
             continue  # the schema task reports it
@@ -89,9 +92,10 @@ def read_migration(project: Project, path: Path) -> Migration:
     except OSError as exc:
         raise MigrationError(rel, f"cannot read the file: {exc.strerror}") from None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MigrationError(rel, "the file is not UTF-8 text") from None
+        text = data.decode("utf-8-sig")  # an editor's BOM is not part of the JSON
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise MigrationError(rel, "the file is not UTF-8 text; save it as UTF-8", line=line) from None
     return parse_migration(text, rel, checksum=md5_bytes(data))
 
 

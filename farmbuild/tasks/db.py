@@ -93,7 +93,7 @@ def _apply_fingerprint(project: Project) -> str:
 
 def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     project = ctx.project
-    decls, dynamic = find_documents(project.models)
+    decls, dynamic = find_documents(project.models, project.graph.max_source_bytes)
     for dyn in dynamic:
         log.warning("%s:%d: %s.Settings.name is not a string literal, so farmbuild cannot plan its"
                     " migrations; write it as name = \"<collection>\"", dyn.module.rel, dyn.line, dyn.class_name)

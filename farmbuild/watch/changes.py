@@ -46,11 +46,12 @@ class FileChange:
     kind: ChangeType
 
 
-def _read(path: Path) -> bytes | None:
-    """The file's bytes, or None when it is missing or not a regular file."""
+def _hash_file(path: Path) -> str | None:
+    """The md5 of the file's bytes, read in chunks (a 50 MB file dropped into a watched folder
+    must not cost 50 MB), or None when it is missing or not a regular file."""
     try:
         with open(path, "rb") as fh:
-            return fh.read()
+            return hashlib.file_digest(fh, "md5").hexdigest()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
         return None
 
@@ -75,10 +76,13 @@ class ContentTracker:
     watch filter, applied to files found by expanding directories.
     """
 
-    def __init__(self, *, read: Callable[[Path], bytes | None] = _read,
+    def __init__(self, *, read: Callable[[Path], bytes | None] | None = None,
                  is_dir: Callable[[Path], bool] = os.path.isdir,
                  keep: Callable[[Path], bool] = lambda p: True) -> None:
-        self._read = read
+        if read is None:
+            self._fingerprint: Callable[[Path], str | None] = _hash_file
+        else:
+            self._fingerprint = lambda p: None if (data := read(p)) is None else digest(data)
         self._is_dir = is_dir
         self.keep = keep
         self.hashes: dict[Path, str] = {}
@@ -93,9 +97,9 @@ class ContentTracker:
         """Remember the current content of every kept file below ``roots`` (files or dirs)."""
         for root in roots:
             for p in self._expand(Path(root)):
-                data = self._read(p)
-                if data is not None:
-                    self.hashes[p] = digest(data)
+                h = self._fingerprint(p)
+                if h is not None:
+                    self.hashes[p] = h
 
     def _expand(self, path: Path) -> Iterator[Path]:
         if self._is_dir(path):
@@ -110,7 +114,7 @@ class ContentTracker:
             if self._is_dir(p):
                 out.update(_walk(p, self.keep))
                 out.update(self._known_below(p))  # files removed from it
-            elif p in self.hashes or self._read(p) is not None:
+            elif p in self.hashes or self._fingerprint(p) is not None:
                 out.add(p)
             else:
                 # unknown and missing: a temp file that came and went, or a directory that
@@ -133,15 +137,14 @@ class ContentTracker:
     def _diff(self, touched: Iterable[Path], *, commit: bool) -> list[FileChange]:
         out: list[FileChange] = []
         for p in self._candidates(touched):
-            data = self._read(p)
+            new = self._fingerprint(p)
             old = self.hashes.get(p)
-            if data is None:
+            if new is None:
                 if old is not None:
                     out.append(FileChange(p, ChangeType.DELETED))
                     if commit:
                         del self.hashes[p]
                 continue
-            new = digest(data)
             if old == new:
                 continue
             out.append(FileChange(p, ChangeType.ADDED if old is None else ChangeType.MODIFIED))
@@ -151,12 +154,11 @@ class ContentTracker:
 
     def remember(self, path: Path, data: bytes | None = None) -> None:
         """Record ``path``'s current content (a file the build wrote itself), so its event is no change."""
-        if data is None:
-            data = self._read(path)
-        if data is None:
+        h = self._fingerprint(path) if data is None else digest(data)
+        if h is None:
             self.hashes.pop(path, None)
         else:
-            self.hashes[path] = digest(data)
+            self.hashes[path] = h
 
     def forget(self, path: Path) -> None:
         self.hashes.pop(path, None)

@@ -68,6 +68,8 @@ def imports_changed(project: Project, path: Path) -> bool:
     if node.error is not None:
         return True  # the graph was made while it did not parse: its imports are unknown
     try:
+        if graph.max_source_bytes is not None and path.stat().st_size > graph.max_source_bytes:
+            return True  # too large to read now: the graph is remade, and its module's task says why
         new = _import_set(path.read_bytes(), module, path.name == "__init__.py")
     except (OSError, SyntaxError, ValueError):
         return False
@@ -90,7 +92,7 @@ def documents_changed(project: Project, graph: TaskGraph, path: Path) -> bool:
     module = next((m for m in project.models if m.path == path), None)
     if module is None:
         return False
-    now = {(d.class_name, d.collection) for d in find_documents([module])[0]}
+    now = {(d.class_name, d.collection) for d in find_documents([module], project.graph.max_source_bytes)[0]}
     before = {(ref.partition(":")[2], spec.meta.get("collection"))
               for spec in graph.specs.values() if spec.kind is TaskKind.DB
               for ref in spec.meta.get("models", ()) if ref.partition(":")[0] == module.name}

@@ -42,6 +42,7 @@ class Worker:
         *,
         timeout_s: float = 60.0,
         max_memory_mb: int = 2048,
+        max_source_bytes: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.roots = [str(Path(r).resolve()) for r in roots]
@@ -49,6 +50,7 @@ class Worker:
         self.project_root = str(Path(project_root).resolve())
         self.timeout_s = timeout_s
         self.max_memory_mb = max_memory_mb
+        self.max_source_bytes = max_source_bytes  # a larger user module is refused, not imported
         self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
@@ -90,7 +92,7 @@ class Worker:
         self.started += 1
         self.pid = self._proc.pid
         self._request("init", {"roots": self.roots, "scan": self.scan, "project_root": self.project_root,
-                               "preload": list(PRELOAD)}, timeout=max(self.timeout_s, 30.0), changed=None)
+                               "preload": list(PRELOAD), "max_source_bytes": self.max_source_bytes}, timeout=max(self.timeout_s, 30.0), changed=None)
 
     def close(self) -> None:
         proc, self._proc = self._proc, None
@@ -211,6 +213,10 @@ def shared_worker(roots: list[Path], scan: list[Path], project_root: Path, **kwa
     else:
         w.timeout_s = kwargs.get("timeout_s", w.timeout_s)
         w.max_memory_mb = kwargs.get("max_memory_mb", w.max_memory_mb)
+        limit = kwargs.get("max_source_bytes", w.max_source_bytes)
+        if limit != w.max_source_bytes:  # the running process was told the old limit at init
+            w.max_source_bytes = limit
+            w.close()
     return w
 
 

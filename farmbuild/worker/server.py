@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import protocol
+from ..errors import too_large_problem
 
 OPS: dict[str, Callable[..., Any]] = {}
 
@@ -44,6 +45,7 @@ class State:
         # module name -> (path, mtime_ns, size, md5) at import time
         self.seen: dict[str, tuple[str, int, int, str]] = {}
         self.imports_cache: dict[tuple[str, str], list[str]] = {}
+        self.max_source_bytes: int | None = None  # backend.max_module_mb
         self.jobs = 0
 
 
@@ -63,9 +65,29 @@ def _is_local(path: str | None) -> bool:
 def _md5(path: str) -> str:
     try:
         with open(path, "rb") as fh:
-            return hashlib.md5(fh.read()).hexdigest()
+            return hashlib.file_digest(fh, "md5").hexdigest()
     except OSError:
         return ""
+
+
+class SourceTooLarge(ImportError):
+    """A user module larger than ``backend.max_module_mb``: refused before it is read."""
+
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        super().__init__(too_large_problem(size, limit), path=path)
+        self.size = size
+        self.limit = limit
+
+
+def _too_large(path: str) -> SourceTooLarge | None:
+    limit = STATE.max_source_bytes
+    if limit is None:
+        return None
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return None
+    return SourceTooLarge(path, size, limit) if size > limit else None
 
 
 _CLASSIFIED: dict[str, int] = {}  # module name -> id() of the module object already classified
@@ -108,7 +130,7 @@ def _imports_of(name: str, path: str, md5: str) -> list[str]:
     from farmbuild.importgraph import parse_imports
 
     try:
-        refs = parse_imports(Path(path).read_bytes(), name, path.endswith("__init__.py"))
+        refs = [] if _too_large(path) else parse_imports(Path(path).read_bytes(), name, path.endswith("__init__.py"))
     except (OSError, SyntaxError, ValueError):
         refs = []
     mods: list[str] = []
@@ -192,6 +214,8 @@ def describe_exception(exc: BaseException) -> dict[str, Any]:
         except (ValueError, OSError):
             return path
 
+    if isinstance(exc, SourceTooLarge):
+        return {"kind": "too-large", "problem": str(exc), "file": rel(exc.path), "line": None, "hint": None}
     if isinstance(exc, SyntaxError):
         msg = exc.msg or "invalid syntax"
         hint = None
@@ -258,6 +282,9 @@ class _SourceOnlyLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         path = self.get_filename(fullname)
+        too_large = _too_large(path)
+        if too_large is not None:
+            raise too_large
         return self.source_to_code(self.get_data(path), path)
 
 
@@ -275,7 +302,9 @@ def _install_source_only_loader() -> None:
 
 
 @op("init")
-def _init(roots: list[str], scan: list[str], project_root: str, preload: list[str] | None = None) -> dict[str, Any]:
+def _init(roots: list[str], scan: list[str], project_root: str, preload: list[str] | None = None,
+          max_source_bytes: int | None = None) -> dict[str, Any]:
+    STATE.max_source_bytes = max_source_bytes
     STATE.roots = [Path(r) for r in roots]
     STATE.scan = [Path(s) for s in scan]
     STATE.project_root = Path(project_root)
