@@ -277,6 +277,13 @@ class Recovery:
             times = [ep.at for ep in self._episodes.values() if ep.at is not None]
         return min(times) if times else None
 
+    def waiting(self, key: Key) -> bool:
+        """A retry of ``key`` is scheduled and its cooldown has not passed."""
+        now = self.clock()
+        with self._lock:
+            ep = self._episodes.get(key)
+            return bool(ep and ep.at is not None and ep.at > now)
+
     def take_due(self, now: float | None = None) -> list[Key]:
         """Keys whose retry time has come; each is returned once (its outcome is the next
         :meth:`failed`/:meth:`succeeded`)."""

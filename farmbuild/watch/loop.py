@@ -215,6 +215,7 @@ class WatchLoop:
         self._retry_tasks: dict[Key, set[str]] = {}  # what to run again when a key's retry is due
         self._vite_backlog: dict[str, Any] | None = None  # an event Vite did not get, to merge into the next
         self._vite_tries = 0
+        self._vite_failed_cycle = -1  # the cycle whose event Vite did not take
         self._decisions: list[RecoveryEvent] = []
 
     # -- input -----------------------------------------------------------------------
@@ -477,7 +478,7 @@ class WatchLoop:
         self._handle_effects(report.effects, recovery=recovery)
         event = BuildEvent(self.cycle, lane, lanes, changes, report, batch_at=batch_at, started_at=started,
                            finished_at=finished, reloaded=reloaded, retried=retried, recovery=recovery)
-        event.notified = self._notify(report, [project.rel(c.path) for c in changes])
+        event.notified = self._notify(report, [project.rel(c.path) for c in changes], recovery=recovery)
         self._emit(event)
         self._flush_decisions()  # after the build's own line
 
@@ -563,6 +564,7 @@ class WatchLoop:
             self._record(eff)
         # what it missed travels with the retry; after a give-up the next save sends the state anew
         self._vite_backlog = event if decision.action in (Action.RETRY, Action.FALLBACK) else None
+        self._vite_failed_cycle = self.cycle
         if decision.action in (Action.ABSENT, Action.FAIL_FAST):
             self.notifier.said(d)  # nobody there / no plugin / wrong token: said once, as always
         self._decide(decision)
@@ -579,7 +581,7 @@ class WatchLoop:
             file = self.session.project.rel(Path(file))
         return [{"task": "config", "message": str(exc), "file": file, "line": getattr(exc, "line", None)}]
 
-    def _notify(self, report: BuildReport, changed: list[str]) -> list[str]:
+    def _notify(self, report: BuildReport, changed: list[str], *, recovery: bool = False) -> list[str]:
         if self.notifier is None:
             return []
         done: list[str] = []
@@ -587,6 +589,12 @@ class WatchLoop:
         errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
         if report.written or report.removed or errors_sig != self._vite_errors or self._vite_backlog is not None:
             event = vite_event(self.session.project.root, changed, report, failing, self._errors())
+            if (self._vite_backlog is not None and self.recovery.waiting(VITE_NOTIFY)
+                    and (recovery or self.cycle == self._vite_failed_cycle)):
+                # Vite failed this save's event and its cooldown runs: the follow-up lane (or another
+                # task's retry) joins the backlog instead of knocking again; a new save tries at once
+                self._vite_backlog = merge_events(self._vite_backlog, event)
+                return done
             if self._deliver(event):
                 done.append("vite")
                 self._vite_errors = errors_sig
