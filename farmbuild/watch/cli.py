@@ -102,7 +102,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if args.serve:
         group = ServerGroup(server_specs(project), out=out.server, recovery=recovery,
                             on_ready=lambda s: loop.server_ready(s.spec.name),
-                            record=lambda m: session.monitor.record([m]))
+                            record=lambda m: None if session.monitor.record([m]) else None)
         recovery.supervise("vite", "web")  # Vite and the backend are farm's: a failure can restart them
         recovery.supervise("backend", "api")
     loop = WatchLoop(session, source=source, notifier=notifier, on_event=on_event, recovery=recovery,

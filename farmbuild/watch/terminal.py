@@ -121,16 +121,17 @@ def event_json(event: Event, rel: Callable[[Any], str]) -> str | None:
     if isinstance(event, Deferred):
         return json.dumps({"event": "deferred", "cycle": event.cycle, "tasks": sorted(event.tasks)})
     if isinstance(event, RecoveryEvent):
-        d = event.decision
-        if d.action.value == "absent":
+        dec = event.decision
+        if dec.action.value == "absent":
             return None
-        out: dict[str, Any] = {"event": "recovery", "cycle": event.cycle, "component": d.key.component,
-                               "op": d.key.op, "task": event.task, "action": d.action.value, "attempt": d.attempt,
-                               "max_retries": d.retries, "message": d.message, "line": d.describe(), "loud": d.loud}
-        if d.action.value == "retry":
-            out["in_ms"] = round(d.delay_s * 1000)
-        if d.restart:
-            out["restart"] = d.restart
+        out: dict[str, Any] = {"event": "recovery", "cycle": event.cycle, "component": dec.key.component,
+                               "op": dec.key.op, "task": event.task, "action": dec.action.value,
+                               "attempt": dec.attempt, "max_retries": dec.retries, "message": dec.message,
+                               "line": dec.describe(), "loud": dec.loud}
+        if dec.action.value == "retry":
+            out["in_ms"] = round(dec.delay_s * 1000)
+        if dec.restart:
+            out["restart"] = dec.restart
         return json.dumps(out)
     if isinstance(event, Ready):
         return json.dumps({"event": "ready", "recursive": [rel(p) for p in event.roots.recursive],
