@@ -193,11 +193,11 @@ class AISync:
                     continue
                 except ProviderError as exc:
                     self._effect(comp, component_op(comp), exc, time.perf_counter() - started)
-                    raise TaskError(f"ai: {exc} (farm.toml [ai.providers.{comp.partition(':')[2]}]);"
+                    raise TaskError(f"{exc} (farm.toml [ai.providers.{comp.partition(':')[2]}]);"
                                     " the change stays pending and the next build retries") from None
                 except BackendError as exc:
                     self._effect(comp, component_op(comp), exc, time.perf_counter() - started)
-                    raise TaskError(f"ai: {exc}; the change stays pending and the next build retries") from None
+                    raise TaskError(f"{exc}; the change stays pending and the next build retries") from None
                 self._effect(comp, component_op(comp), None, time.perf_counter() - started)
                 result.applied.append(comp)
                 if new is None:

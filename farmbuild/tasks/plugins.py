@@ -28,6 +28,7 @@ from ..devclient import BackendDevClient, BackendError, BackendUnavailable, back
 from ..fsutil import md5_file
 from ..plugins import MANIFEST, Plugin, find_manifests, load_plugins
 from ..project import Project
+from ..recovery import Verdict, classify
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -184,7 +185,9 @@ def _reload_backend(ctx: "BuildContext", url: str, names: list[str]) -> None:
         # import fails the same way until it is saved again). The state is not written: the next
         # build reloads the same plugins again.
         ctx.effect(TaskKind.PLUGINS_RELOAD.value, "backend", OP_RELOAD, exc, duration_s=time.perf_counter() - started)
-        raise
+        if classify(exc) is Verdict.DETERMINISTIC:
+            raise  # the plugin's own error (file:line): the next save of it tries again
+        raise BackendError(f"{exc}; the next build reloads them again", status=exc.status) from None
     except BackendUnavailable as exc:
         if exc.kind == "down":
             log.debug("plugins-reload: %s; nothing to reload (it loads the current code when it starts)", exc)
