@@ -295,13 +295,15 @@ class Recovery:
         return due
 
     def server_ready(self, server: str) -> list[Key]:
-        """A supervised server is (back) up: what waited for it is due now (after a fallback, or
-        a retry still cooling down). Returns those keys."""
+        """A supervised server is (back) up: what failed against it is due now (after a fallback,
+        a retry cooling down, or even a give-up: a fresh process is worth one more try). Returns
+        those keys."""
         now = self.clock()
         with self._lock:
+            if not self.settings.enabled:
+                return []
             comps = {c for c, s in self.servers.items() if s == server}
-            keys = sorted(k for k, ep in self._episodes.items()
-                          if k.component in comps and not ep.gave_up and (ep.at is not None or ep.fell_back))
+            keys = sorted(k for k, ep in self._episodes.items() if k.component in comps and ep.failures)
             for k in keys:
                 self._episodes[k].at = now
         return keys

@@ -512,7 +512,8 @@ class WatchLoop:
             d = self.recovery.failed(eff.key, eff.verdict or Verdict.TRANSIENT, eff.message)
             if eff.verdict is Verdict.UNREACHABLE and d.action is not Action.ABSENT:
                 self._record(eff)  # Session.build leaves "nobody listening" out; here it was a failure
-            if d.action in (Action.RETRY, Action.FALLBACK):
+            if d.action in (Action.RETRY, Action.FALLBACK, Action.GIVE_UP):
+                # (given up: kept for when its server comes back, see Recovery.server_ready)
                 self._retry_tasks.setdefault(eff.key, set()).add(eff.task)
             else:
                 self._retry_tasks.pop(eff.key, None)

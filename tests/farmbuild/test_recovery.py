@@ -128,6 +128,18 @@ def test_after_a_fallback_the_retry_waits_for_the_restarted_server() -> None:
     assert r.take_due() == [VITE]
 
 
+def test_a_server_back_up_gets_one_more_try_even_after_a_give_up() -> None:
+    clock = FakeClock()
+    r = policy(clock, servers={"backend": "api"}, max_retries=0, fallback_to_restart=False)
+    assert r.failed(SWAP, Verdict.TRANSIENT, "HTTP 503").action is Action.GIVE_UP
+    assert r.server_ready("api") == [SWAP] and r.take_due() == [SWAP]
+    again = r.failed(SWAP, Verdict.TRANSIENT, "HTTP 503")
+    assert again.action is Action.GIVE_UP and again.repeat and not again.loud
+    assert r.server_ready("web") == []
+    r.configure(Settings(enabled=False))
+    assert r.server_ready("api") == []
+
+
 @pytest.mark.parametrize("settings,expect", [
     ({"fallback_to_restart": False}, Action.GIVE_UP),
     ({"fallback_to_restart": True}, Action.FALLBACK),
