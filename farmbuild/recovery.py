@@ -120,7 +120,7 @@ class Decision:
     retries: int = 0  # max_retries when decided
     at: float | None = None  # RETRY: when (clock time)
     delay_s: float = 0.0  # RETRY: at - now
-    restart: str | None = None  # FALLBACK: the supervised server to restart
+    restart: str | None = None  # FALLBACK: the supervised server to restart; GIVE_UP: the one restarted
     repeat: bool = False  # GIVE_UP/REPORT again, already said
     loud: bool = False  # deserves a terminal line: one per retry/fallback/give-up, none per repeat
 
@@ -137,6 +137,8 @@ class Decision:
             if self.repeat:
                 return f"failed again ({msg}); waiting for the next save"
             after = f"after {_retries(self.retries)}" if self.retries else "without retrying (max_retries = 0)"
+            if self.restart:
+                after += f"{' and' if self.retries else ','} a restart of the {self.restart} server"
             return f"gave up {after}: {msg}; the next save tries again"
         if self.action is Action.REPORT:
             return f"{msg} (not retried: development.hot_reload.error_recovery.enabled = false)"
@@ -251,7 +253,8 @@ class Recovery:
                 ep.at = None  # the retry comes when the restarted server is up (:meth:`server_ready`)
                 return replace(base, action=Action.FALLBACK, attempt=ep.failures, restart=server, loud=True)
             ep.gave_up, ep.at = True, None
-            return replace(base, action=Action.GIVE_UP, attempt=ep.failures, loud=True)
+            return replace(base, action=Action.GIVE_UP, attempt=ep.failures, loud=True,
+                           restart=server if ep.fell_back else None)
 
     def succeeded(self, key: Key) -> Decision | None:
         """A try of ``key`` worked: the episode ends. RECOVERED if it had failed before."""

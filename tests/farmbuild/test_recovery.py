@@ -115,6 +115,8 @@ def test_fallback_once_then_give_up() -> None:
     fb = seq[2]
     assert fb.restart == "web" and fb.loud
     assert fb.describe() == "still failing after 2 retries (ReadTimeout) \u2192 restarting the web server"
+    assert seq[3].describe() == ("gave up after 2 retries and a restart of the web server: ReadTimeout;"
+                                 " the next save tries again")
 
 
 def test_after_a_fallback_the_retry_waits_for_the_restarted_server() -> None:

@@ -480,7 +480,8 @@ def test_a_vite_still_failing_after_the_restart_is_given_up_clearly(make_project
     next_decision(h, 0, Action.FALLBACK)
     gave_up = next_decision(h, 0, Action.GIVE_UP)
     assert event_line(gave_up, str).endswith(
-        f"vite notify: gave up after 1 retry: answered 503 to {url}{EVENT}; the next save tries again")
+        f"vite notify: gave up after 1 retry and a restart of the web server: answered 503 to {url}{EVENT};"
+        " the next save tries again")
     assert decisions(h) == [(Action.RETRY, 1), (Action.FALLBACK, 2), (Action.GIVE_UP, 3)]
     assert recovery.next_due() is None
     clock.advance(3600)
