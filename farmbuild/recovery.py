@@ -26,7 +26,8 @@ one episode per :class:`Key` (component, operation) and answers each failure wit
 :class:`Decision`::
 
     failure ─► classify ─► TRANSIENT ──► attempt ≤ max_retries ─► RETRY at now + cooldown
-                            │                       else ─► FALLBACK (restart the supervised server, once)
+                            │                       else ─► FALLBACK (restart the supervised server, once;
+                            │                                   failures until it is up are WAIT: not counted)
                             │                       else ─► GIVE_UP (quiet until a success or the next save)
                             ├─ UNREACHABLE ─► as TRANSIENT if the component answered before or farm supervises it,
                             │                 else ABSENT (nobody is running there: not a failure)
@@ -60,6 +61,7 @@ class Action(str, Enum):
     ABSENT = "absent"  # nobody there and nobody ever was: not a failure
     REPORT = "report"  # error_recovery.enabled = false: reported, not retried
     RECOVERED = "recovered"  # a success after failures
+    WAIT = "wait"  # failed while its server is being restarted: does not count, the try comes when it is up
 
 
 @dataclass(frozen=True, order=True)
@@ -142,6 +144,8 @@ class Decision:
             return f"gave up {after}: {msg}; the next save tries again"
         if self.action is Action.REPORT:
             return f"{msg} (not retried: development.hot_reload.error_recovery.enabled = false)"
+        if self.action is Action.WAIT:
+            return f"{msg} (while the {self.restart} server restarts: tried again once it is up)"
         if self.action is Action.FAIL_FAST:
             return f"{msg}; not retried (another try would get the same answer): the next save tries again"
         if self.action is Action.RECOVERED:
@@ -162,6 +166,7 @@ def _secs(s: float) -> str:
 class _Episode:
     failures: int = 0
     fell_back: bool = False
+    restarting: bool = False  # fell back; the server has not said it is up again yet
     gave_up: bool = False
     at: float | None = None  # a retry the caller asked us to schedule
     message: str = ""
@@ -241,6 +246,9 @@ class Recovery:
                 return replace(base, action=Action.REPORT, repeat=repeat, loud=not repeat)
             if ep.gave_up:
                 return replace(base, action=Action.GIVE_UP, attempt=ep.failures, repeat=True)
+            if ep.restarting:
+                # of course it fails while its server restarts: the try that counts comes when it is up
+                return replace(base, action=Action.WAIT, attempt=ep.failures, restart=self.servers.get(key.component))
             ep.failures += 1
             if ep.failures <= s.max_retries:
                 ep.at = now + s.cooldown_s if schedule else None
@@ -249,7 +257,7 @@ class Recovery:
                                delay_s=s.cooldown_s, loud=s.log_errors)
             server = self.servers.get(key.component)
             if s.fallback_to_restart and can_fall_back and server and not ep.fell_back:
-                ep.fell_back = True
+                ep.fell_back = ep.restarting = True
                 ep.at = None  # the retry comes when the restarted server is up (:meth:`server_ready`)
                 return replace(base, action=Action.FALLBACK, attempt=ep.failures, restart=server, loud=True)
             ep.gave_up, ep.at = True, None
@@ -280,12 +288,18 @@ class Recovery:
             times = [ep.at for ep in self._episodes.values() if ep.at is not None]
         return min(times) if times else None
 
-    def waiting(self, key: Key) -> bool:
+    def cooling(self, key: Key) -> bool:
         """A retry of ``key`` is scheduled and its cooldown has not passed."""
         now = self.clock()
         with self._lock:
             ep = self._episodes.get(key)
             return bool(ep and ep.at is not None and ep.at > now)
+
+    def restarting(self, key: Key) -> bool:
+        """``key`` fell back to restarting its server, which is not up again yet."""
+        with self._lock:
+            ep = self._episodes.get(key)
+            return bool(ep and ep.restarting)
 
     def take_due(self, now: float | None = None) -> list[Key]:
         """Keys whose retry time has come; each is returned once (its outcome is the next
@@ -309,6 +323,7 @@ class Recovery:
             keys = sorted(k for k, ep in self._episodes.items() if k.component in comps and ep.failures)
             for k in keys:
                 self._episodes[k].at = now
+                self._episodes[k].restarting = False
         return keys
 
     def failing(self) -> dict[Key, int]:

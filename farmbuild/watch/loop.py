@@ -512,7 +512,7 @@ class WatchLoop:
             d = self.recovery.failed(eff.key, eff.verdict or Verdict.TRANSIENT, eff.message)
             if eff.verdict is Verdict.UNREACHABLE and d.action is not Action.ABSENT:
                 self._record(eff)  # Session.build leaves "nobody listening" out; here it was a failure
-            if d.action in (Action.RETRY, Action.FALLBACK, Action.GIVE_UP):
+            if d.action in (Action.RETRY, Action.FALLBACK, Action.GIVE_UP, Action.WAIT):
                 # (given up: kept for when its server comes back, see Recovery.server_ready)
                 self._retry_tasks.setdefault(eff.key, set()).add(eff.task)
             else:
@@ -564,7 +564,7 @@ class WatchLoop:
         if decision.action is not Action.ABSENT:
             self._record(eff)
         # what it missed travels with the retry; after a give-up the next save sends the state anew
-        self._vite_backlog = event if decision.action in (Action.RETRY, Action.FALLBACK) else None
+        self._vite_backlog = event if decision.action in (Action.RETRY, Action.FALLBACK, Action.WAIT) else None
         self._vite_failed_cycle = self.cycle
         if decision.action in (Action.ABSENT, Action.FAIL_FAST):
             self.notifier.said(d)  # nobody there / no plugin / wrong token: said once, as always
@@ -590,10 +590,11 @@ class WatchLoop:
         errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
         if report.written or report.removed or errors_sig != self._vite_errors or self._vite_backlog is not None:
             event = vite_event(self.session.project.root, changed, report, failing, self._errors())
-            if (self._vite_backlog is not None and self.recovery.waiting(VITE_NOTIFY)
-                    and (recovery or self.cycle == self._vite_failed_cycle)):
-                # Vite failed this save's event and its cooldown runs: the follow-up lane (or another
-                # task's retry) joins the backlog instead of knocking again; a new save tries at once
+            if self._vite_backlog is not None and (
+                    self.recovery.restarting(VITE_NOTIFY)
+                    or (self.recovery.cooling(VITE_NOTIFY) and (recovery or self.cycle == self._vite_failed_cycle))):
+                # Vite is being restarted, or failed this save's event and its cooldown runs: this
+                # event joins the backlog instead of knocking again (a new save does try at once)
                 self._vite_backlog = merge_events(self._vite_backlog, event)
                 return done
             if self._deliver(event):

@@ -110,7 +110,9 @@ def test_a_supervised_component_is_expected_from_the_start() -> None:
 def test_fallback_once_then_give_up() -> None:
     clock = FakeClock()
     r = policy(clock, servers={"vite": "web"}, max_retries=2)
-    seq = [r.failed(VITE, Verdict.TRANSIENT, "ReadTimeout") for _ in range(4)]
+    seq = [r.failed(VITE, Verdict.TRANSIENT, "ReadTimeout") for _ in range(3)]
+    r.server_ready("web")  # the restarted server is up: the next failure is the try that counts
+    seq.append(r.failed(VITE, Verdict.TRANSIENT, "ReadTimeout"))
     assert [d.action for d in seq] == [Action.RETRY, Action.RETRY, Action.FALLBACK, Action.GIVE_UP]
     fb = seq[2]
     assert fb.restart == "web" and fb.loud
@@ -123,11 +125,27 @@ def test_after_a_fallback_the_retry_waits_for_the_restarted_server() -> None:
     clock = FakeClock()
     r = policy(clock, servers={"vite": "web", "backend": "api"}, max_retries=0)
     assert r.failed(VITE, Verdict.TRANSIENT, "HTTP 500").action is Action.FALLBACK
+    assert r.restarting(VITE)
+    # failures while it restarts (a follow-up build knocking) do not count
+    for _ in range(5):
+        d = r.failed(VITE, Verdict.UNREACHABLE, "connection refused")
+        assert (d.action, d.loud, d.restart) == (Action.WAIT, False, "web")
     clock.advance(3600)
     assert r.take_due() == []  # not by time: by readiness
     assert r.server_ready("api") == []
-    assert r.server_ready("web") == [VITE]
+    assert r.server_ready("web") == [VITE] and not r.restarting(VITE)
     assert r.take_due() == [VITE]
+    assert r.failed(VITE, Verdict.TRANSIENT, "HTTP 500").action is Action.GIVE_UP  # the try after the restart
+
+
+def test_cooling_is_until_the_retry_time() -> None:
+    clock = FakeClock()
+    r = policy(clock)
+    assert not r.cooling(VITE)
+    r.failed(VITE, Verdict.TRANSIENT, "x")
+    assert r.cooling(VITE)
+    clock.advance(5)
+    assert not r.cooling(VITE) and r.take_due() == [VITE]
 
 
 def test_a_server_back_up_gets_one_more_try_even_after_a_give_up() -> None:
@@ -171,7 +189,9 @@ def test_disabled_recovery_reports_once_and_never_retries() -> None:
 
 def test_log_errors_false_silences_retries_not_fallbacks_or_give_ups() -> None:
     r = policy(FakeClock(), servers={"vite": "web"}, max_retries=1, log_errors=False)
-    retry, fallback, give_up = (r.failed(VITE, Verdict.TRANSIENT, "x") for _ in range(3))
+    retry, fallback = (r.failed(VITE, Verdict.TRANSIENT, "x") for _ in range(2))
+    r.server_ready("web")
+    give_up = r.failed(VITE, Verdict.TRANSIENT, "x")
     assert (retry.action, retry.loud) == (Action.RETRY, False)
     assert (fallback.action, fallback.loud) == (Action.FALLBACK, True)
     assert (give_up.action, give_up.loud) == (Action.GIVE_UP, True)

@@ -147,7 +147,8 @@ def test_a_vite_that_never_answered_is_not_retried(make_project: Callable[..., P
     h = harness(root, notifier=vite_notifier(f"http://127.0.0.1:{free_port()}"), recovery=policy())
     mark = h.edit(root / SHOP, model("Shop", "x: int; y: int"))
     h.next_build(mark, last_lane)
-    assert decisions(h, mark) and set(decisions(h)) == {(Action.ABSENT, 0)}  # the initial build's, the save's
+    next_decision(h, mark, Action.ABSENT)  # (decisions follow their build's event)
+    assert set(decisions(h)) == {(Action.ABSENT, 0)}  # the initial build's, the save's
     assert all(event_line(e, str) is None and event_json(e, str) is None for e in recovery_events(h))
     assert h.loop.recovery.next_due() is None and h.loop.recovery.failing() == {}
 
@@ -167,6 +168,7 @@ def test_a_vite_answer_that_waiting_cannot_change_is_not_retried(status: int, ma
     # one try per build that had news, however much time passes: never a retry
     posts = vite.got(EVENT)
     assert {p.status for p in posts} == {status} and len(posts) >= 3
+    h.wait(lambda e: len(decisions(h)) >= len(posts))  # (decisions follow their build's event)
     assert decisions(h) == [(Action.FAIL_FAST, 0)] * len(posts)
     assert not any(b.recovery for b in h.builds()) and h.loop.recovery.next_due() is None
 
@@ -487,8 +489,10 @@ def test_a_vite_still_failing_after_the_restart_is_given_up_clearly(make_project
     clock.advance(3600)
     # the next save makes one more try, quietly (said already)
     mark = h.edit(root / SHOP, model("Shop", "x: int; y: int"))
-    h.next_build(mark)
-    assert decisions(h, mark) == [(Action.GIVE_UP, 3)] and not recovery_events(h, mark)[0].decision.loud
+    h.next_build(mark, last_lane)
+    again = next_decision(h, mark, Action.GIVE_UP)
+    assert again.decision.repeat and not again.decision.loud and event_line(again, str) is None
+    assert decisions(h, mark) == [(Action.GIVE_UP, 3)]
     assert [e["incarnation"] for e in events_of(d)] == [1, 1, 2, 2]
     assert group["web"].starts == 2  # one fallback restart per episode, not one per failure
 
