@@ -173,6 +173,28 @@ def test_a_vite_answer_that_waiting_cannot_change_is_not_retried(status: int, ma
     assert not any(b.recovery for b in h.builds()) and h.loop.recovery.next_due() is None
 
 
+def test_error_recovery_off_in_farm_toml_reports_once_and_never_retries(make_project: Callable[..., Path],
+                                                                       harness: Callable, vite: ScriptedHTTP) -> None:
+    root = make_project({SHOP: model("Shop")}, farm_toml=toml(**{
+        "development.hot_reload.performance": "max_retries = 3\ncooldown_ms = 0",
+        "development.hot_reload.error_recovery": "enabled = false"}))
+    h = harness(root, notifier=vite_notifier(vite.url))  # the policy comes from farm.toml, on a real clock
+    initial = len(vite.got(EVENT))
+    vite.script[EVENT] = [503] * 10
+    lines = []
+    for fields in ("x: int; y: int", "x: int; y: int; z: int"):
+        mark = h.edit(root / SHOP, model("Shop", fields))
+        h.next_build(mark, last_lane)
+        d = next_decision(h, mark, Action.REPORT)
+        lines.append(event_line(d, str))
+    assert lines[0] is not None and lines[0].endswith(
+        f"vite notify: answered 503 to {vite.url}{EVENT} (not retried:"
+        " development.hot_reload.error_recovery.enabled = false)")
+    assert lines[1] is None  # said once
+    assert not any(b.recovery for b in h.builds()) and h.loop.recovery.next_due() is None
+    assert len(vite.got(EVENT)) == initial + 2  # one per save
+
+
 # -- the backend: AI swaps ------------------------------------------------------------------------
 
 
