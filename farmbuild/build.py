@@ -151,12 +151,14 @@ class Session:
         return ours
 
     def _remember_outputs(self) -> None:
-        """Record the md5 of what each task that ran in this build left in its targets (written now or
-        found already equal); an up-to-date task's targets keep the md5 recorded when it last ran."""
+        """Record the md5 of what each task left in its targets: one that ran (written now or found
+        already equal), and one doit found up to date, its targets intact (so a build killed before
+        this is saved loses nothing: the next one notes them again)."""
         data = self._manifest()
         current = set(data["targets"])
-        fresh = {rel: m for rec in self.ctx.records.values() if rec.error is None
-                 for rel, m in rec.md5.items() if rel in current}
+        fresh = {rel: m for rel, m in self.ctx.intact.items() if rel in current}
+        fresh.update((rel, m) for rec in self.ctx.records.values() if rec.error is None
+                     for rel, m in rec.md5.items() if rel in current)
         if any(data["md5"].get(rel) != m for rel, m in fresh.items()):
             data["md5"].update(fresh)
             self._save_manifest()
@@ -181,6 +183,7 @@ class Session:
                 log.warning("%s", note)
             removed = self._cleanup_stale()
             self.ctx.records.clear()
+            self.ctx.intact.clear()
             self.ctx.effects.clear()
             worker = self.ctx.worker()  # not started until a task needs it
             worker.begin_build()

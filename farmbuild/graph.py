@@ -44,6 +44,9 @@ class BuildContext:
         self.side_effects = side_effects
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}
+        # project-relative target -> md5, of up-to-date tasks whose targets doit found intact in this
+        # build: still what farmbuild wrote (a build killed before it noted them must not forget it)
+        self.intact: dict[str, str] = {}
         # every try of a side effect in the current build (Ollama, the backend, MongoDB): the build
         # report carries them, the metrics count them, farm watch schedules retries from them
         self.effects: list[Effect] = []

@@ -156,7 +156,8 @@ class ImportGraph:
                 nodes[name] = _Node(path, name, st.st_mtime_ns, st.st_size, error="file too large", too_large=True)
                 continue
             prev = old.get(name) or cache.get(name)
-            if prev is not None and not prev.too_large and prev.path == path and prev.mtime_ns == st.st_mtime_ns and prev.size == st.st_size:
+            if (prev is not None and not prev.too_large and prev.path == path
+                    and prev.mtime_ns == st.st_mtime_ns and prev.size == st.st_size):
                 nodes[name] = prev
                 if name not in old:
                     changed = True

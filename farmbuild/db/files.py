@@ -56,7 +56,8 @@ def _settings_name(cls: ast.ClassDef) -> tuple[str | None, int | None]:
     return None, None
 
 
-def find_documents(models: list[PyModule], max_source_bytes: int | None = None) -> tuple[list[DocumentDecl], list[DynamicName]]:
+def find_documents(models: list[PyModule],
+                   max_source_bytes: int | None = None) -> tuple[list[DocumentDecl], list[DynamicName]]:
     """Every collection declared in the model modules, in module then source order (a module
     larger than ``max_source_bytes`` is not read: its schema task reports it)."""
     found: list[DocumentDecl] = []

@@ -94,7 +94,7 @@ class TaskSpec:
         # the task's key includes the config it reads and the generator code (farmbuild version)
         uptodate: list[Any] = [config_changed(self.config if self.config is not None else code_fingerprint())]
         if self.targets and self.verify_targets:
-            uptodate.append(_TargetsIntact(ctx.project.root))
+            uptodate.append(_TargetsIntact(ctx.project.root, ctx.intact))
         uptodate.extend(self.uptodate)
         if self.always:
             uptodate.append(False)
@@ -116,8 +116,9 @@ class TaskSpec:
 class _TargetsIntact:
     """doit uptodate check: every target still holds the bytes this task last wrote."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, intact: dict[str, str] | None = None) -> None:
         self.root = root
+        self.intact = intact  # where targets found intact are noted (the stale-output cleanup trusts them)
 
     def __call__(self, task: Any, values: dict[str, Any]) -> bool:
         saved = values.get("md5") if values else None
@@ -126,6 +127,8 @@ class _TargetsIntact:
         for rel, digest in saved.items():
             if md5_file(self.root / rel) != digest:
                 return False
+        if self.intact is not None:
+            self.intact.update(saved)
         return True
 
 
