@@ -164,6 +164,7 @@ class WatchLoop:
         # another farm build/doit may hold the project lock for long (a cold build): wait for it,
         # however long, rather than give up on a save (Ctrl-C still stops the wait)
         session.lock.timeout_s = float("inf")
+        session.reload_after_wait = False  # what another build changed arrives as file events
         hr = session.project.config.development.hot_reload
         self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
         self.tracker = ContentTracker()
