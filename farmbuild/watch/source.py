@@ -15,8 +15,10 @@ save by renaming keep being seen (a watch on a single file dies with its inode).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,9 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 
-Submit = Callable[[Iterable[Path]], None]
+# submit(paths, busy=...): busy is True when the batch was closed by the cap while changes kept
+# coming, False when the source saw a quiet window (it may then submit no paths at all)
+Submit = Callable[..., None]
 PathFilter = Callable[[Path], bool]
 
 
@@ -76,14 +80,17 @@ class ScriptedSource:
     def stop(self) -> None:
         self._submit = None
 
-    def emit(self, paths: Iterable[Path | str], *, filtered: bool = True) -> None:
-        """Submit touched paths (through the loop's filter, as a real watcher would)."""
+    def emit(self, paths: Iterable[Path | str], *, filtered: bool = True, busy: bool | None = None) -> None:
+        """Submit touched paths (through the loop's filter, as a real watcher would); ``busy``
+        as a real source says it (True: the batch was cut at the cap; False: the disk is quiet)."""
         if self._submit is None:
             raise RuntimeError("the loop has not started this source")
         batch = [Path(p) for p in paths]
         if filtered and self.accept is not None:
             batch = [p for p in batch if self.accept(p)]
-        if batch:
+        if busy is not None:
+            self._submit(batch, busy=busy)
+        elif batch:
             self._submit(batch)
 
 
@@ -111,10 +118,14 @@ class WatchfilesSource:
         self._threads: list[threading.Thread] = []
         self._submit: Submit | None = None
         self._accept: PathFilter | None = None
+        self._busy: dict[int, bool] = {}  # per watcher thread: its last batch was cut at the cap
+        self._busy_lock = threading.Lock()
+        self._keys = itertools.count()
 
     def start(self, submit: Submit, roots: Roots, accept: PathFilter) -> None:
         self._stop = threading.Event()
         self._threads = []
+        self._busy = {}
         self._submit, self._accept = submit, accept
         self.add(roots)
 
@@ -127,14 +138,21 @@ class WatchfilesSource:
                 continue
             ready = threading.Event()
             readies.append(ready)
-            t = threading.Thread(target=self._run, args=(existing, recursive, self._submit, self._accept, ready, self._stop),
+            key = next(self._keys)
+            t = threading.Thread(target=self._run,
+                                 args=(key, existing, recursive, self._submit, self._accept, ready, self._stop),
                                  name=f"farm-watch-{'tree' if recursive else 'dir'}", daemon=True)
             t.start()
             self._threads.append(t)
         for ready in readies:  # edits made after this returns are seen
             ready.wait(self.start_timeout_s)
 
-    def _run(self, paths: list[Path], recursive: bool, submit: Submit, accept: PathFilter,
+    def _report(self, key: int, busy: bool, batch: list[Path], submit: Submit) -> None:
+        with self._busy_lock:  # the disk is busy while any of the watcher threads says so
+            self._busy[key] = busy
+            submit(batch, busy=any(self._busy.values()))
+
+    def _run(self, key: int, paths: list[Path], recursive: bool, submit: Submit, accept: PathFilter,
              ready: threading.Event, stop: threading.Event) -> None:
         from watchfiles._rust_notify import RustNotify
 
@@ -143,15 +161,27 @@ class WatchfilesSource:
             try:
                 with RustNotify([str(p) for p in paths], False, polling, self.poll_delay_ms, recursive, True) as w:
                     ready.set()
+                    busy = False
                     while True:
-                        raw = w.watch(self.cap_ms, self.step_ms, 1000, stop)
+                        # watch() returns a batch after a quiet step or at the cap, or "timeout"
+                        # after a step without any event. The timeout is one step so that a call
+                        # starts at most a step before its first event: a batch that took the
+                        # whole cap was cut by it (the disk is busy), and the next "timeout" is
+                        # the quiet that ends the burst.
+                        started = time.monotonic()
+                        raw = w.watch(self.cap_ms, self.step_ms, self.step_ms, stop)
                         if raw == "stop":
                             return
                         if isinstance(raw, str):  # 'timeout' / 'signal' (signals belong to the main thread)
+                            if busy and raw == "timeout":
+                                busy = False
+                                self._report(key, False, [], submit)
                             continue
+                        capped = (time.monotonic() - started) * 1000 >= self.cap_ms
                         batch = [p for p in (Path(path) for _, path in raw) if accept(p)]
-                        if batch:
-                            submit(batch)
+                        if batch or capped != busy:
+                            self._report(key, capped, batch, submit)
+                        busy = capped
             except Exception as exc:  # noqa: BLE001 - the watcher must not die silently
                 if polling:
                     log.error("file watching stopped: %s", exc)
