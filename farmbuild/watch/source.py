@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -158,6 +159,9 @@ class WatchfilesSource:
 
         polling = self.polling
         while not stop.is_set():
+            if polling:
+                self._poll(key, paths, recursive, submit, accept, ready, stop)
+                return
             try:
                 with RustNotify([str(p) for p in paths], False, polling, self.poll_delay_ms, recursive, True) as w:
                     ready.set()
@@ -183,17 +187,77 @@ class WatchfilesSource:
                             self._report(key, capped, batch, submit)
                         busy = capped
             except Exception as exc:  # noqa: BLE001 - the watcher must not die silently
-                if polling:
-                    log.error("file watching stopped: %s", exc)
-                    ready.set()
-                    return
                 # inotify limits (max_user_watches) and exotic file systems: polling still works
                 log.warning("file notifications failed (%s); falling back to polling every %d ms",
                             exc, self.poll_delay_ms)
                 polling = True
+
+    def _poll(self, key: int, paths: list[Path], recursive: bool, submit: Submit, accept: PathFilter,
+              ready: threading.Event, stop: threading.Event) -> None:
+        """Polling: a scan every ``poll_delay_ms``, a change is a difference between two scans.
+
+        Not watchfiles' poll watcher: notify's compares modification times to the *second*, so a
+        second save within the second of the first (same size: ``saved2`` -> ``saved3``) is never
+        seen, and neither is a rename over the file in that second. Here a file's state is its
+        modification time in nanoseconds, size and inode, so an atomic save (a new inode) and
+        an in-place rewrite are both seen. Batching as with notifications: a batch closes after a
+        quiet scan at least ``step_ms`` after the last change, or at the cap (then busy)."""
+        try:
+            prev = _scan(paths, recursive, accept)
+        finally:
+            ready.set()
+        pending: set[Path] = set()
+        first_at = last_at = 0.0
+        busy = False
+        while not stop.wait(self.poll_delay_ms / 1000):
+            try:
+                cur = _scan(paths, recursive, accept)
+            except Exception as exc:  # noqa: BLE001 - the watcher must not die silently
+                log.error("scanning the watched folders failed: %s", exc)
+                continue
+            changed = {p for p in prev.keys() | cur.keys() if prev.get(p) != cur.get(p)}
+            prev = cur
+            now = time.monotonic()
+            if changed:
+                if not pending:
+                    first_at = now
+                pending |= {Path(p) for p in changed}
+                last_at = now
+                if (now - first_at) * 1000 >= self.cap_ms:
+                    self._report(key, True, sorted(pending), submit)
+                    pending, busy = set(), True
+            elif (pending or busy) and (now - last_at) * 1000 >= self.step_ms:
+                self._report(key, False, sorted(pending), submit)
+                pending, busy = set(), False
 
     def stop(self) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(timeout=1.0)
         self._threads = []
+
+
+def _scan(paths: list[Path], recursive: bool, accept: PathFilter) -> dict[str, tuple[int, int, int]]:
+    """``{path: (mtime_ns, size, inode)}`` of every accepted file in ``paths`` (below them when
+    ``recursive``; directories the filter rejects, and symlinked ones, are not entered)."""
+    out: dict[str, tuple[int, int, int]] = {}
+    stack = [str(p) for p in paths]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive and accept(Path(entry.path, "_")):
+                        stack.append(entry.path)
+                    continue
+                if not accept(Path(entry.path)):
+                    continue
+                st = entry.stat()
+            except OSError:  # gone since the listing
+                continue
+            out[entry.path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return out

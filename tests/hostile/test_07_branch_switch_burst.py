@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from farmbuild.build import Session, build
+from farmbuild.build import build
 from farmbuild.watch.changes import digest
 from farmbuild.watch.loop import BuildEvent, Deferred, ErrorEvent
-from farmbuild.watch.source import WatchfilesSource
 from tests.farmbuild.watch.conftest import LoopHarness
 
 from .appmodel import App, initial_app
@@ -96,26 +95,6 @@ def wait_until(cond: Callable[[], bool], what: str, timeout: float = DEADLINE_S)
     while not cond():
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         time.sleep(0.02)
-
-
-@pytest.fixture
-def watch() -> Iterator[Callable[[Path], LoopHarness]]:
-    made: list[LoopHarness] = []
-
-    def start(root: Path) -> LoopHarness:
-        session = Session(root, lock_what="farm watch")
-        hr = session.project.config.development.hot_reload
-        # as `farm watch` builds its source: the quiet window and the cap from the config
-        source = WatchfilesSource(step_ms=hr.debounce_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling)
-        h = LoopHarness(session, source=source)
-        made.append(h)
-        return h.start()
-
-    yield start
-    for h in made:
-        if h.thread.is_alive():
-            h.stop()
-        h.session.close()
 
 
 def watched(h: LoopHarness, path: Path) -> bool:
