@@ -169,7 +169,11 @@ class WatchLoop:
         session.lock.timeout_s = float("inf")
         session.reload_after_wait = False  # what another build changed arrives as file events
         hr = session.project.config.development.hot_reload
-        self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
+        # how long a deleted source may take to reappear before its deletion is built (an editor
+        # that renames the file away and writes the new one slowly: a big file, a network disk).
+        # Deleting a module is rare and deliberate; tearing down its generated files in the
+        # middle of a save is what the user would see (Vite's overlay, a 404 from the backend)
+        self.grace_s = max(hr.debounce_ms / 1000, 1.0)
         self.tracker = ContentTracker()
         self.roots = Roots()
         self._watched: set[Path] = set()  # directories the source watches
@@ -287,11 +291,15 @@ class WatchLoop:
                     paths, at = self._take()
                     break
             self._notify_frontend_state()
-        if any(c.kind is ChangeType.DELETED for c in self.tracker.peek(paths)):
+        deleted = [c.path for c in self.tracker.peek(paths) if c.kind is ChangeType.DELETED]
+        if deleted:
             # an atomic save split across batches looks like a deletion: give the file a moment
+            # to reappear (and its event to arrive), no longer
             deadline = self.clock() + self.grace_s
             with self._cv:
                 while not self._stopping and (remaining := deadline - self.clock()) > 0:
+                    if all(p in self._pending and p.exists() for p in deleted):
+                        break
                     self._cv.wait(remaining)
                 more, _ = self._take()
             paths |= more

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +50,16 @@ def vim_rename(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
     backup.unlink()
     swap.write_bytes(b"b0VIM 9.0\x00saved")
+
+
+def vim_slow_disk(path: Path, text: str) -> None:
+    """vim's rename-to-backup save of a big file or on a network disk: the new file appears half a
+    second after the original went away, well past the quiet window that closes a batch."""
+    backup = path.with_name(path.name + "~")
+    os.rename(path, backup)
+    time.sleep(0.5)  # the editor writing: part of the scenario, not a synchronisation
+    path.write_text(text, encoding="utf-8")
+    backup.unlink()
 
 
 def vim_copy(path: Path, text: str) -> None:
@@ -117,7 +128,7 @@ def jetbrains(path: Path, text: str) -> None:
     old.unlink()
 
 
-EDITORS = [vim_rename, vim_copy, emacs, atomic_hidden, atomic_tmp_suffix, atomic_mkstemp, jetbrains]
+EDITORS = [vim_rename, vim_slow_disk, vim_copy, emacs, atomic_hidden, atomic_tmp_suffix, atomic_mkstemp, jetbrains]
 
 
 # -- the test --------------------------------------------------------------------------
