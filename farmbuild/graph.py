@@ -12,6 +12,7 @@ from pathlib import Path
 from . import secrets
 from .errors import FarmbuildError, UserCodeError
 from .project import Project
+from .recovery import Effect, Key, classify
 from .tasks import KINDS
 from .tasks.spec import TaskSpec
 from .worker import Worker, shared_worker
@@ -42,6 +43,9 @@ class BuildContext:
         self.side_effects = side_effects
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}
+        # every try of a side effect in the current build (Ollama, the backend, MongoDB): the build
+        # report carries them, the metrics count them, farm watch schedules retries from them
+        self.effects: list[Effect] = []
         self._lock = threading.Lock()
 
     def worker(self) -> Worker:
@@ -59,6 +63,18 @@ class BuildContext:
     @property
     def has_worker(self) -> bool:
         return self._worker is not None
+
+    def effect(self, task: str, component: str, op: str, error: BaseException | None = None, *,
+               duration_s: float = 0.0) -> None:
+        """Note one try of a side effect; ``error`` None means it worked.
+
+        Tasks never retry in place (a cooldown would hold up every other task of the build); they
+        try once, report here, and leave their state pending (see :mod:`farmbuild.recovery`).
+        """
+        eff = Effect(task, Key(component, op), error is None, None if error is None else classify(error),
+                     "" if error is None else str(error), duration_s)
+        with self._lock:
+            self.effects.append(eff)
 
     def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None) -> None:
         if error is not None:
