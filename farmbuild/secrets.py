@@ -60,7 +60,9 @@ def _variants(value: str, *, url: bool) -> tuple[set[str], set[str]]:
     value = value.strip()
     masked, strong = {value}, {value}
     if url:
-        masked |= set(secrets_of(value))
+        # a URL without credentials (mongodb://127.0.0.1:27017) is shown: it says where farm applied
+        # migrations; its parts that are secret, and the whole of one that has any, are masked
+        masked = set(secrets_of(value))
         try:
             password = _split(value)[1].partition(":")[2]
         except URLProblem:
