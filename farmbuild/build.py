@@ -38,7 +38,9 @@ class BuildOptions:
     jobs: int = 0
     always: bool = False
     isolated: bool = False
-    lock_timeout_s: float = 120.0
+    # how long to wait for another farmbuild process building this project (None: the lock's own,
+    # 120 s for farm build, forever for farm watch; 0: do not wait)
+    lock_timeout_s: float | None = None
     # False: run exactly the selected tasks, treating what they read from tasks outside the
     # selection as plain files (a producer whose output is missing still runs). farm watch
     # selects every task a change can affect, so the rest is up to date by construction, and
@@ -61,6 +63,10 @@ class Session:
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
         self._cleaned_for: TaskGraph | None = None
         self._manifest_data: dict[str, Any] | None = None
+        # a build that had to wait for another process re-reads the project first: the other one
+        # may have written inputs of this one (a new migration) or outputs it would call stale.
+        # farm watch turns this off: it sees those writes as file events and reloads on its own
+        self.reload_after_wait = True
         self.monitor = PerformanceMonitor(
             self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
@@ -168,7 +174,15 @@ class Session:
         options = options or BuildOptions()
         start = time.perf_counter()
         selected = self.resolve_selection(options.tasks) if options.tasks else None
+        if options.lock_timeout_s is not None:
+            self.lock.timeout_s = options.lock_timeout_s
         with self.lock:
+            if self.lock.waited and self.lock.depth == 1 and self.reload_after_wait:
+                log.debug("another process built this project while this build waited: re-reading it")
+                self.reload()
+                selected = self.resolve_selection(options.tasks) if options.tasks else None
+            self.lock.waited = False
+            self._manifest_data = None  # another process (farm build beside farm watch) may have written it
             errors: list[str] = []
             # a killed process leaves the temporary file of the write it was in: its own state
             # files are written outside the lock too (a parse cache, metrics), so .farm is looked at
@@ -205,15 +219,16 @@ class Session:
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
                 if not errors:
                     errors.append(f"doit stopped with exit code {code}")
-        results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
-        effects = list(self.ctx.effects)
-        now = time.time()
-        self.monitor.record([
-            *(Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
-              for r in results if r.status in ("ran", "failed")),
-            # nobody listening is not measured (a bare machine); farm watch records it when it counts
-            *(effect_metric(e, now) for e in effects if e.verdict is not Verdict.UNREACHABLE),
-        ])
+            results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
+            effects = list(self.ctx.effects)
+            now = time.time()
+            # under the lock: two processes appending (and trimming) at once would garble the file
+            self.monitor.record([
+                *(Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
+                  for r in results if r.status in ("ran", "failed")),
+                # nobody listening is not measured (a bare machine); farm watch records it when it counts
+                *(effect_metric(e, now) for e in effects if e.verdict is not Verdict.UNREACHABLE),
+            ])
         return BuildReport(results, time.perf_counter() - start, removed, errors, effects)
 
     def _load(self, selected: list[str], upstream: bool) -> set[str]:

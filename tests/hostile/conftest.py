@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import difflib
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
+
+from farmbuild.build import Session
+from farmbuild.watch.source import WatchfilesSource
+from tests.farmbuild.watch.conftest import LoopHarness
 
 # farmbuild's own scratch: not outputs (lock, timings, parse cache, the random dev token, the doit DB)
 SCRATCH = (".farm/lock", ".farm/metrics.jsonl", ".farm/cache/", ".farm/dev-token")
@@ -74,3 +81,27 @@ def fresh_dir(path: Path) -> Path:
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir(parents=True)
     return path
+
+
+@pytest.fixture
+def watch() -> Iterator[Callable[[Path], LoopHarness]]:
+    """``farm watch`` in a thread: the real loop with the real watchfiles source, configured from
+    the project's config as the command line does it (quiet window, cap, polling)."""
+    made: list[LoopHarness] = []
+
+    def start(root: Path) -> LoopHarness:
+        session = Session(root, lock_what="farm watch")
+        hr = session.project.config.development.hot_reload
+        # as `farm watch` builds its source: the quiet window and the cap from the config
+        source = WatchfilesSource(step_ms=hr.debounce_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling)
+        h = LoopHarness(session, source=source)
+        made.append(h)
+        return h.start()
+
+    yield start
+    for h in made:
+        if h.thread.is_alive():
+            h.stop()
+        h.session.close()
+
+
