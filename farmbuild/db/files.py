@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MigrationError
-from ..fsutil import md5_bytes
+from ..fsutil import StatCache, md5_bytes
 from ..project import Project, PyModule
 from .operations import Migration, order, parse_migration
 
@@ -77,22 +78,46 @@ def find_documents(models: list[PyModule]) -> tuple[list[DocumentDecl], list[Dyn
 
 def migration_paths(directory: Path) -> list[Path]:
     """The migration files now on disk (fresh: files written during this build included)."""
-    if not directory.is_dir():
+    return [directory / n for n in migration_names(directory)]
+
+
+def migration_names(directory: Path) -> list[str]:
+    """The names of :func:`migration_paths`, sorted."""
+    try:
+        # scandir: the file type comes with the listing (no stat per file; this runs per db task)
+        with os.scandir(directory) as it:
+            return sorted(e.name for e in it if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in directory.glob("*.json") if p.is_file() and not p.name.startswith("."))
+
+
+# Parsed migrations by project root, then by file signature: every ``db:<collection>`` task reads
+# the whole history (numbering, replay), which would parse N files N times at N collections.
+_PARSED: dict[Path, StatCache] = {}
 
 
 def read_migration(project: Project, path: Path) -> Migration:
-    rel = project.rel(path)
+    rel = _rel_fast(project, path)
+
+    def parse(data: bytes) -> Migration:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MigrationError(rel, "the file is not UTF-8 text") from None
+        return parse_migration(text, rel, checksum=md5_bytes(data))
+
     try:
-        data = path.read_bytes()
+        return _PARSED.setdefault(project.root, StatCache()).get(path, parse)
     except OSError as exc:
         raise MigrationError(rel, f"cannot read the file: {exc.strerror}") from None
+
+
+def _rel_fast(project: Project, path: Path) -> str:
+    """``project.rel`` without resolving symlinks when ``path`` is already below the (resolved) root."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MigrationError(rel, "the file is not UTF-8 text") from None
-    return parse_migration(text, rel, checksum=md5_bytes(data))
+        return path.relative_to(project.root).as_posix() if path.is_absolute() else project.rel(path)
+    except ValueError:
+        return project.rel(path)
 
 
 def load_migrations(project: Project, paths: list[Path] | None = None) -> list[Migration]:

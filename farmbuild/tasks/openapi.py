@@ -73,6 +73,11 @@ def _walk(project: Project, start: str, barriers: set[str]) -> set[str]:
 
 def fragment_deps(project: Project, module: PyModule | None) -> list[Path]:
     """The files a fragment depends on (see the module docstring)."""
+    return project.graph.files(fragment_modules(project, module))
+
+
+def fragment_modules(project: Project, module: PyModule | None) -> set[str]:
+    """The local modules (dotted names) whose files a fragment depends on."""
     graph = project.graph
     route_names = {m.name for m in project.routes}
     if module is None:
@@ -81,7 +86,7 @@ def fragment_deps(project: Project, module: PyModule | None) -> list[Path]:
         # a route module that imports this one may include its router with a prefix: keep it
         barriers = {r for r in route_names if r != module.name and module.name not in graph.closure(r)}
         mods = set(graph.closure(module.name)) | _walk(project, project.app_module(), barriers)
-    return graph.files(mods)
+    return mods
 
 
 def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:

@@ -4,8 +4,9 @@ Pure over the graph and the project (no doit, no watcher, no clock), so every ru
 unit test:
 
 - **Reload** the task list only when the graph's shape may have changed: a file added or
-  removed, the config file changed, or a Python module's imports changed (its tasks'
-  ``file_dep`` are its transitive local imports). Every other change maps straight through
+  removed, the config file changed, a Python module's imports changed (its tasks'
+  ``file_dep`` are its transitive local imports), or a migration file changed (the
+  collections it touches decide which ``db:<collection>`` tasks read it). Every other change maps straight through
   the reverse index (file → tasks, plus their dependents).
 - **Lanes.** A save must not wait for work the browser does not need. The tasks whose outputs
   land in the frontend, plus what they consume, form the first lane; the rest (the Python
@@ -92,6 +93,8 @@ def needs_reload(project: Project, changes: Iterable[FileChange], graph: TaskGra
             continue
         if c.path.suffix == ".py" and imports_changed(project, c.path):
             return True
+        if c.path.suffix == ".json" and c.path.parent == project.migrations_dir:
+            return True  # which collections a migration touches decides which db tasks read it
     return False
 
 
