@@ -41,7 +41,18 @@ class BuildContext:
         self.side_effects = side_effects
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}
+        self._side_written: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+
+    def note_written(self, task_id: str, path: Path) -> None:
+        """A side-effect task wrote a source file (a migration): it is reported like a target, so
+        ``farm watch`` knows the file's event for its own write and does not rebuild for it."""
+        with self._lock:
+            self._side_written.setdefault(task_id, []).append(self.project.rel(path))
+
+    def take_written(self, task_id: str) -> list[str]:
+        with self._lock:
+            return self._side_written.pop(task_id, [])
 
     def worker(self) -> Worker:
         if self._worker is None:

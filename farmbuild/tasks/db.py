@@ -119,11 +119,15 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
         schema_files = tuple(sorted({schema_file(project, d) for d in these}))
         migrations = tuple(p for p, cols in files if cols is None or collection in cols)
 
-        def action(collection: str = collection, these: list[DocumentDecl] = these) -> None:
-            write_migration(project, plan_collection(project, collection, these))
+        name = task_name(collection)
+
+        def action(collection: str = collection, these: list[DocumentDecl] = these,
+                   task_id: str = f"{TaskKind.DB.value}:{name}") -> None:
+            written = write_migration(project, plan_collection(project, collection, these))
+            if written is not None:
+                ctx.note_written(task_id, written)
             return None
 
-        name = task_name(collection)
         names.append(f"{TaskKind.DB.value}:{name}")
         models = ", ".join(f"{d.class_name} ({d.module.rel})" for d in these)
         yield TaskSpec(

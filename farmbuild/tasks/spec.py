@@ -151,10 +151,11 @@ def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
                 if write_if_changed(ctx.project.root, path, data):
                     written.append(ctx.project.rel(path))
                 md5[ctx.project.rel(path)] = md5_bytes(data)
+        written.extend(ctx.take_written(spec.id))
         ctx.record(spec, time.perf_counter() - start, written, None)
         return {"md5": md5}
     except FarmbuildError as exc:
-        ctx.record(spec, time.perf_counter() - start, [], exc)
+        ctx.record(spec, time.perf_counter() - start, ctx.take_written(spec.id), exc)
         return TaskFailed(str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, traceback with -v
         log.debug("%s crashed", spec.id, exc_info=True)
