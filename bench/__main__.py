@@ -61,7 +61,7 @@ def edited_model(text: str, i: int, n: int) -> str:
 
 def edited_router(text: str, n: int) -> str:
     """Add a query parameter ``bench_q<n>`` to the list endpoint."""
-    return text.replace("size: int = 20)", f"size: int = 20, bench_q{n}: int | None = None)", 1)
+    return text.replace("size: int = 20", f"size: int = 20, bench_q{n}: int | None = None", 1)
 
 
 def types_file(app: Path, i: int) -> Path:

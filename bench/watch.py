@@ -20,6 +20,8 @@ latencies of a developer who saves, looks, and saves again.
 
 from __future__ import annotations
 
+import collections
+import logging
 import os
 import threading
 import time
@@ -31,7 +33,7 @@ from farmbuild.build import Session
 from farmbuild.watch.loop import BuildEvent, ErrorEvent, Ready, WatchLoop
 from farmbuild.watch.source import WatchfilesSource
 
-DEADLINE_S = 900.0  # a follow-up lane at 500 modules runs datamodel-code-generator over the document
+DEADLINE_S = 600.0  # a follow-up lane at 500 modules runs datamodel-code-generator over the document
 
 
 @dataclass
@@ -43,10 +45,26 @@ class SaveTiming:
     later_tasks: dict[str, float] = field(default_factory=dict)
 
 
+class _Tail(logging.Handler):
+    """The last debug lines of farmbuild's watch loop and watcher, for a failure message."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: collections.deque[str] = collections.deque(maxlen=40)
+        self.setFormatter(logging.Formatter("%(relativeCreated)8.0f ms %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 class WatchProbe:
     """``farm watch`` on ``app`` in a thread; :meth:`save` times one save."""
 
     def __init__(self, app: Path, *, quiet_ms: int = 1) -> None:
+        self.tail = _Tail()
+        for name in ("farmbuild.watch", "farmbuild.build"):
+            logging.getLogger(name).addHandler(self.tail)
+            logging.getLogger(name).setLevel(logging.DEBUG)
         self.session = Session(app, lock_what="farm watch (bench)")
         hr = self.session.project.config.development.hot_reload
         self.source = WatchfilesSource(step_ms=quiet_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling)
@@ -82,7 +100,11 @@ class WatchProbe:
                     raise SystemExit(f"the watch loop died: {self.error!r}")
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise SystemExit(f"no build within {DEADLINE_S:.0f} s of a save; events: {self.events[after:]!r}")
+                    raise SystemExit(
+                        f"no build within {DEADLINE_S:.0f} s of a save; events since: {self.events[after:]!r};"
+                        f" loop thread alive: {self.thread.is_alive()}, cycle {self.loop.cycle},"
+                        f" watcher threads alive: {[t.is_alive() for t in self.source._threads]};"
+                        " last log lines:\n" + "\n".join(self.tail.lines))
                 self._cv.wait(min(remaining, 1.0))
 
     def start(self) -> WatchProbe:
@@ -95,6 +117,8 @@ class WatchProbe:
         with self._cv:
             mark = len(self.events)
             last_cycle = max((e.cycle for e in self.events if isinstance(e, BuildEvent)), default=0)
+        if path.read_text(encoding="utf-8") == text:
+            raise ValueError(f"saving {path} unchanged would start no build")
         tmp = path.with_name(f".{path.name}.bench-save")
         start = time.monotonic()
         tmp.write_text(text, encoding="utf-8")
@@ -125,3 +149,5 @@ class WatchProbe:
         self.loop.stop()
         self.thread.join(60)
         self.session.close()
+        for name in ("farmbuild.watch", "farmbuild.build"):
+            logging.getLogger(name).removeHandler(self.tail)
