@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,14 +82,32 @@ def migration_paths(directory: Path) -> list[Path]:
     return [directory / n for n in migration_names(directory)]
 
 
+# The listing by directory, while the directory's mtime stays what it was: every db task's
+# uptodate check asks (N listings of N files at N collections).
+_NAMES: dict[str, tuple[tuple[int, int], list[str]]] = {}
+RACY_NS = 2_000_000_000
+
+
 def migration_names(directory: Path) -> list[str]:
     """The names of :func:`migration_paths`, sorted."""
     try:
-        # scandir: the file type comes with the listing (no stat per file; this runs per db task)
+        st = os.stat(directory)
+        sig = (st.st_mtime_ns, st.st_ino)
+        hit = _NAMES.get(str(directory))
+        if hit is not None and hit[0] == sig:
+            return list(hit[1])
+        # scandir: the file type comes with the listing (no stat per file)
         with os.scandir(directory) as it:
-            return sorted(e.name for e in it if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+            names = sorted(e.name for e in it if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
     except (FileNotFoundError, NotADirectoryError):
         return []
+    # a file added within the same clock tick as the last change would not move the mtime:
+    # only a listing of a directory that has been quiet for a while is reused
+    if time.time_ns() - sig[0] > RACY_NS:
+        _NAMES[str(directory)] = (sig, names)
+    else:
+        _NAMES.pop(str(directory), None)
+    return list(names)
 
 
 # Parsed migrations by project root, then by file signature: every ``db:<collection>`` task reads

@@ -29,7 +29,7 @@ from ..db.files import DocumentDecl, collections_of, find_documents, migration_n
 from ..db.url import URLProblem, is_local, parse_target, read_url
 from ..db.workflow import apply_in_development, plan_collection, schema_file, write_migration
 from ..project import Project
-from .spec import TaskKind, TaskSpec
+from .spec import UPTODATE_SIGNATURE, TaskKind, TaskSpec
 
 if TYPE_CHECKING:
     from ..graph import BuildContext
@@ -49,6 +49,8 @@ class AdoptMigrations:
     edit of a migration changes what it concerns, so ``farm watch`` remakes the graph for it.)
     Checking 500 collections must not parse 500 migration files 500 times.
     """
+
+    __signature__ = UPTODATE_SIGNATURE
 
     def __init__(self, project: Project, collection: str | None, seen: frozenset[str] = frozenset()) -> None:
         self.project = project

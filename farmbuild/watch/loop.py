@@ -40,6 +40,7 @@ from typing import Any
 from .. import runner
 from ..build import BuildOptions, Session
 from ..errors import ConfigError, FarmbuildError
+from ..graph import TaskGraph
 from ..report import BuildReport, TaskResult
 from . import plan
 from .changes import ChangeType, ContentTracker, FileChange
@@ -371,6 +372,19 @@ class WatchLoop:
                 return
             self._build(lane, changes, batch_at, i, len(lanes), reloaded=reloaded, retried=retried)
 
+    def _order(self, graph: TaskGraph, tasks: set[str]) -> list[str]:
+        """The order doit is given the lane's tasks in (it runs each one's producers right before it).
+
+        Tasks writing into the frontend first, in graph order (schema, types, types-index, ...,
+        client, hooks): a model's TypeScript lands right after its schema, not after every
+        OpenAPI fragment and client of the batch (Vite picks generated files up from the disk).
+        """
+        root = self.session.project.frontend_root
+        ordered = graph.ordered(tasks)
+        front = [t for t in ordered if any(p.is_relative_to(root) for p in graph.specs[t].targets)]
+        seen = set(front)
+        return front + [t for t in ordered if t not in seen]
+
     def _build(self, tasks: set[str], changes: list[FileChange], batch_at: float, lane: int, lanes: int, *,
                reloaded: bool, retried: bool) -> None:
         session = self.session
@@ -383,7 +397,7 @@ class WatchLoop:
         try:
             # an empty selection (a reload removed tasks, nothing else to do) means "all": doit checks,
             # and the build deletes the outputs of the tasks that went away
-            report = session.build(BuildOptions(tasks=sorted(tasks), upstream=False))
+            report = session.build(BuildOptions(tasks=self._order(graph, tasks), upstream=False))
         except FarmbuildError as exc:  # the lock timed out, a corrupt state we could not repair...
             self.deferred |= tasks  # not dropped: they run with the next cycle
             self._emit(ErrorEvent(self.cycle, changes, exc))
