@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from .devclient import BackendDevClient, BackendUnavailable
+from .devclient import BackendDevClient, BackendError, BackendUnavailable
 from .errors import TaskError
 from .runtime.ai import AIState, Change, diff
 from .runtime.errors import ProviderError, ProviderUnavailable
@@ -39,6 +40,15 @@ log = logging.getLogger(__name__)
 
 STATE_FORMAT = 1
 BACKEND = "backend"
+OP_SWAP = "ai-swap"  # the backend's in-process registry swap (farmbuild.recovery key: backend ai-swap)
+OP_PULL = "pull"  # an Ollama server's models: pull, unload, preload (key: ollama:<provider> pull)
+
+# one try of one component: (component, operation, error or None, seconds)
+EffectHook = Callable[[str, str, "BaseException | None", float], None]
+
+
+def component_op(comp: str) -> str:
+    return OP_SWAP if comp == BACKEND else OP_PULL
 
 
 def state_path(state_dir: Path) -> Path:
@@ -139,7 +149,8 @@ class AISync:
 
     def __init__(self, project_root: Path, desired: AIState, previous: dict[str, Any] | None, *,
                  backend_url: str, options: SyncOptions, http: httpx.Client | None = None,
-                 on_progress: Callable[[str], Callable[[PullProgress], None]] | None = None) -> None:
+                 on_progress: Callable[[str], Callable[[PullProgress], None]] | None = None,
+                 on_effect: EffectHook | None = None) -> None:
         self.root = project_root
         self.desired = desired
         self.previous = previous or {}
@@ -147,6 +158,7 @@ class AISync:
         self.options = options
         self._http = http
         self._progress = on_progress or _ProgressLog
+        self._effect = on_effect or (lambda comp, op, exc, secs: None)
 
     def run(self) -> SyncResult:
         baseline = _state_from(self.previous.get("baseline"))
@@ -166,18 +178,27 @@ class AISync:
                 if not self.options.side_effects:
                     result.pending.append(comp)
                     continue
+                # one try: a failure is reported (on_effect) and left pending; retrying is farm
+                # watch's job, after a cooldown that must not hold up the rest of the build
+                started = time.perf_counter()
                 try:
                     if comp == BACKEND:
                         self._sync_backend(new or {})
                     else:
                         self._sync_ollama(comp, old, new, http)
                 except (ProviderUnavailable, BackendUnavailable) as exc:
+                    self._effect(comp, component_op(comp), exc, time.perf_counter() - started)
                     result.pending.append(comp)
                     result.unreachable[comp] = _reason(exc)
                     continue
                 except ProviderError as exc:
-                    raise TaskError(f"ai: {exc} (farm.toml [ai.providers.{comp.partition(':')[2]}]);"
+                    self._effect(comp, component_op(comp), exc, time.perf_counter() - started)
+                    raise TaskError(f"{exc} (farm.toml [ai.providers.{comp.partition(':')[2]}]);"
                                     " the change stays pending and the next build retries") from None
+                except BackendError as exc:
+                    self._effect(comp, component_op(comp), exc, time.perf_counter() - started)
+                    raise TaskError(f"{exc}; the change stays pending and the next build retries") from None
+                self._effect(comp, component_op(comp), None, time.perf_counter() - started)
                 result.applied.append(comp)
                 if new is None:
                     applied.pop(comp, None)

@@ -19,8 +19,9 @@ from .errors import FarmbuildError, UsageError
 from .fsutil import remove_inside, write_internal
 from .graph import BuildContext, TaskGraph, make_graph
 from .lock import ProjectLock
-from .metrics import Metric, PerformanceMonitor
+from .metrics import Metric, PerformanceMonitor, effect_metric
 from .project import Project, discover
+from .recovery import Verdict
 from .report import BuildReport, CollectingReporter, TaskResult
 from .worker import Worker
 
@@ -120,6 +121,7 @@ class Session:
                 log.warning("%s", note)
             removed = self._cleanup_stale()
             self.ctx.records.clear()
+            self.ctx.effects.clear()
             worker = self.ctx.worker()  # not started until a task needs it
             worker.begin_build()
             reporter = CollectingReporter(set(self.graph.specs), on_result=self._enrich(on_result))
@@ -139,12 +141,15 @@ class Session:
                 if not errors:
                     errors.append(f"doit stopped with exit code {code}")
         results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
+        effects = list(self.ctx.effects)
         now = time.time()
-        self.monitor.record(
-            Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
-            for r in results if r.status in ("ran", "failed")
-        )
-        return BuildReport(results, time.perf_counter() - start, removed, errors)
+        self.monitor.record([
+            *(Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
+              for r in results if r.status in ("ran", "failed")),
+            # nobody listening is not measured (a bare machine); farm watch records it when it counts
+            *(effect_metric(e, now) for e in effects if e.verdict is not Verdict.UNREACHABLE),
+        ])
+        return BuildReport(results, time.perf_counter() - start, removed, errors, effects)
 
     def _load(self, selected: list[str], upstream: bool) -> set[str]:
         wanted = {t for name in selected for t in self.graph.expand(name)}

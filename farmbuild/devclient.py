@@ -36,7 +36,12 @@ class BackendUnavailable(Exception):
 
 
 class BackendError(TaskError):
-    pass
+    """The backend took the call and failed. ``status``: its HTTP status (None: no answer in time),
+    which tells :func:`farmbuild.recovery.classify` whether trying again can help."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def backend_url(config: Any) -> str:
@@ -85,7 +90,8 @@ class BackendDevClient:
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise BackendUnavailable(self.url, "down", "is not running") from None
         except httpx.TimeoutException:
-            raise BackendError(f"the backend at {self.url} did not answer {method} {path} in time") from None
+            raise BackendError(f"the backend at {self.url} did not answer {method} {path} in time"
+                               f" ({(timeout or self.timeout).read:g} s)") from None
         except httpx.TransportError as exc:
             raise BackendUnavailable(self.url, "down", f"broke the connection ({type(exc).__name__})") from None
         if r.status_code == 403:
@@ -100,7 +106,8 @@ class BackendDevClient:
     def health(self, *, timeout: httpx.Timeout | None = None) -> dict[str, Any]:
         r = self._call("GET", "/__farm/health", timeout=timeout)
         if r.status_code != 200:
-            raise BackendError(f"the backend at {self.url}: GET /__farm/health answered HTTP {r.status_code}")
+            raise BackendError(f"the backend at {self.url}: GET /__farm/health answered HTTP {r.status_code}",
+                               status=r.status_code)
         return _json(r)
 
     def ai_reload(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +116,8 @@ class BackendDevClient:
         if r.status_code == 404:
             raise BackendUnavailable(self.url, "no-dev-router", "has no AI registry (pass ai=... to dev_router())")
         if r.status_code != 200:
-            raise BackendError(f"the backend at {self.url} could not swap the AI models: {_detail(r)}")
+            raise BackendError(f"the backend at {self.url} could not swap the AI models: {_detail(r)}",
+                               status=r.status_code)
         return _json(r)
 
     def plugins_reload(self, names: list[str] | None) -> dict[str, Any]:
@@ -123,9 +131,11 @@ class BackendDevClient:
             errors = data.get("errors") if isinstance(data, dict) else None
             if errors:
                 msgs = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
-                raise BackendError(f"{msgs} (the backend at {self.url} keeps serving the previous version)")
+                raise BackendError(f"{msgs} (the backend at {self.url} keeps serving the previous version)",
+                                   status=422)
         if r.status_code != 200:
-            raise BackendError(f"the backend at {self.url} could not reload plugins: {_detail(r)}")
+            raise BackendError(f"the backend at {self.url} could not reload plugins: {_detail(r)}",
+                               status=r.status_code)
         return _json(r)
 
 
@@ -133,9 +143,11 @@ def _json(r: httpx.Response) -> dict[str, Any]:
     try:
         data = r.json()
     except ValueError:
-        raise BackendError(f"{r.request.method} {r.request.url.path}: the backend's answer is not JSON") from None
+        raise BackendError(f"{r.request.method} {r.request.url.path}: the backend's answer is not JSON",
+                           status=r.status_code) from None
     if not isinstance(data, dict):
-        raise BackendError(f"{r.request.method} {r.request.url.path}: unexpected answer from the backend")
+        raise BackendError(f"{r.request.method} {r.request.url.path}: unexpected answer from the backend",
+                           status=r.status_code)
     return data
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import FarmbuildError, UserCodeError
 from .project import Project
+from .recovery import Effect, Key, classify
 from .tasks import KINDS
 from .tasks.spec import TaskSpec
 from .worker import Worker, shared_worker
@@ -42,6 +43,9 @@ class BuildContext:
         self._worker = worker
         self.records: dict[str, TaskRecord] = {}
         self._side_written: dict[str, list[str]] = {}
+        # every try of a side effect in the current build (Ollama, the backend, MongoDB): the build
+        # report carries them, the metrics count them, farm watch schedules retries from them
+        self.effects: list[Effect] = []
         self._lock = threading.Lock()
 
     def note_written(self, task_id: str, path: Path) -> None:
@@ -69,6 +73,18 @@ class BuildContext:
     @property
     def has_worker(self) -> bool:
         return self._worker is not None
+
+    def effect(self, task: str, component: str, op: str, error: BaseException | None = None, *,
+               duration_s: float = 0.0) -> None:
+        """Note one try of a side effect; ``error`` None means it worked.
+
+        Tasks never retry in place (a cooldown would hold up every other task of the build); they
+        try once, report here, and leave their state pending (see :mod:`farmbuild.recovery`).
+        """
+        eff = Effect(task, Key(component, op), error is None, None if error is None else classify(error),
+                     "" if error is None else str(error), duration_s)
+        with self._lock:
+            self.effects.append(eff)
 
     def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None) -> None:
         if isinstance(error, UserCodeError) and getattr(error, "kind", None) == "circular" and error.file:

@@ -12,14 +12,18 @@ import json
 import math
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .fsutil import write_internal
+
+if TYPE_CHECKING:
+    from .recovery import Effect
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,14 @@ class Metric:
         return cls(str(d["task"]), str(d["kind"]), float(d["duration_ms"]), bool(d["success"]), float(d["ts"]))
 
 
+def effect_metric(effect: "Effect", ts: float) -> Metric:
+    """A try of a side effect (see :mod:`farmbuild.recovery`) as a metric of kind ``<component> <op>``
+    (``vite notify``, ``backend ai-swap``, ``mongodb apply``): ``farm stats`` shows a row for each,
+    with its failures."""
+    name = str(effect.key)
+    return Metric(name, name, round(effect.duration_s * 1000, 2), effect.ok, ts)
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty list."""
     ordered = sorted(values)
@@ -56,25 +68,27 @@ class PerformanceMonitor:
         self.slow_threshold_ms = slow_threshold_ms
         self.max_lines = max_lines
         self.recent: deque[Metric] = deque(maxlen=MEMORY)
+        self._lock = threading.Lock()  # farm watch records from the loop and the servers' threads
 
     def record(self, metrics: Iterable[Metric]) -> list[Metric]:
         """Store executions; return the slow ones (and log them)."""
         batch = list(metrics)
         if not batch:
             return []
-        self.recent.extend(batch)
         slow = [m for m in batch if m.success and m.duration_ms > self.slow_threshold_ms]
         for m in slow:
             log.warning("slow: %s took %.1f s (slow_reload_threshold_ms = %d)", m.task, m.duration_ms / 1000,
                         self.slow_threshold_ms)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as fh:
-                for m in batch:
-                    fh.write(json.dumps(asdict(m), separators=(",", ":")) + "\n")
-            self._trim()
-        except OSError as exc:  # metrics are best effort: never fail a build over them
-            log.debug("could not record metrics: %s", exc)
+        with self._lock:
+            self.recent.extend(batch)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "a", encoding="utf-8") as fh:
+                    for m in batch:
+                        fh.write(json.dumps(asdict(m), separators=(",", ":")) + "\n")
+                self._trim()
+            except OSError as exc:  # metrics are best effort: never fail a build over them
+                log.debug("could not record metrics: %s", exc)
         return slow
 
     def _trim(self) -> None:

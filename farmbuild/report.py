@@ -39,6 +39,7 @@ class BuildReport:
     duration_s: float
     removed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # build-level problems (not a task's)
+    effects: list[Any] = field(default_factory=list)  # farmbuild.recovery.Effect: side effects tried
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -74,6 +75,7 @@ class BuildReport:
             "written": self.written,
             "removed": self.removed,
             "errors": self.errors,
+            "effects": [e.to_json() for e in self.effects],
         }
 
 

@@ -200,7 +200,7 @@ def apply(db: Any, migrations: Iterable[Migration], *, allow_destructive: bool,
     try:
         done = applied(db)
     except PyMongoError as exc:
-        raise DatabaseError(f"cannot read {LEDGER}: {redact_text(str(exc))}") from None
+        raise _judged(DatabaseError(f"cannot read {LEDGER}: {redact_text(str(exc))}"), exc) from None
     plan = plan_apply(migrations, done, allow_destructive=allow_destructive)
     report = ApplyReport(held=plan.held)
     for m in plan.run:
@@ -209,7 +209,8 @@ def apply(db: Any, migrations: Iterable[Migration], *, allow_destructive: bool,
                 for call in calls_for(op):
                     execute(db, call)
             except PyMongoError as exc:
-                raise MigrationApplyError(m.id, m.file, i, op.describe(), redact_text(_error_text(exc))) from None
+                raise _judged(MigrationApplyError(m.id, m.file, i, op.describe(), redact_text(_error_text(exc))),
+                              exc) from None
         try:
             db[LEDGER].insert_one({
                 "_id": m.id, "checksum": m.checksum, "description": m.description,
@@ -218,12 +219,21 @@ def apply(db: Any, migrations: Iterable[Migration], *, allow_destructive: bool,
         except DuplicateKeyError:
             pass  # applied by another process meanwhile: the operations were idempotent
         except PyMongoError as exc:
-            raise DatabaseError(f"{m.where}: applied, but recording it in {LEDGER} failed:"
-                                f" {redact_text(_error_text(exc))}") from None
+            raise _judged(DatabaseError(f"{m.where}: applied, but recording it in {LEDGER} failed:"
+                                        f" {redact_text(_error_text(exc))}"), exc) from None
         report.applied.append(m)
         if on_applied:
             on_applied(m)
     return report
+
+
+def _judged(error: DatabaseError, cause: Exception) -> DatabaseError:
+    """``error`` with the verdict of the pymongo error behind it (the cause is not chained: its
+    text may hold the URL), so farm watch retries a dropped connection but not a refused command."""
+    from ..recovery import classify
+
+    error.verdict = classify(cause)  # type: ignore[attr-defined]
+    return error
 
 
 def _error_text(exc: Exception) -> str:
@@ -263,9 +273,9 @@ def connect(url: str, env_name: str, *, timeout_ms: int = 5000) -> Iterator[Any]
                     f" Check the user, password and options in {env_name}") from None
             if isinstance(exc, ConfigurationError):
                 raise DatabaseError(f"{env_name}: not a usable MongoDB URL: {text}") from None
-            raise DatabaseError(
+            raise _judged(DatabaseError(
                 f"cannot reach MongoDB at {redact(url)} (from {env_name}): {text}."
-                f" Start the server, or unset {env_name} to only write migrations") from None
+                f" Start the server, or unset {env_name} to only write migrations"), exc) from None
         yield client
     finally:
         client.close()

@@ -173,26 +173,28 @@ def read_applied(project: Project, url: str) -> tuple[str, dict[str, Any]]:
     return f"{target.display.rsplit('/', 1)[0]}/{name}", done
 
 
-def apply_in_development(project: Project) -> None:
-    """What ``db-apply`` does in ``farm build``/``farm watch`` with ``database.apply = "dev"``."""
+def apply_in_development(project: Project) -> bool:
+    """What ``db-apply`` does in ``farm build``/``farm watch`` with ``database.apply = "dev"``.
+    True when it talked to a database (False: no URL, or not this machine's)."""
     cfg = project.config.database
     url = read_url(cfg.url_env)
     if url is None:
         note_no_url(project)
-        return
+        return False
     _forget_no_url(project)
     target = target_of(url, cfg.url_env)
     if not is_local(target):
         log.warning("%s points at %s, which is not this machine: database.apply = \"dev\" applies only to a"
                     " local MongoDB, so nothing was applied (run `farm db apply` to apply there on purpose)",
                     cfg.url_env, ", ".join(target.hosts))
-        return
+        return False
     where = f"{target.display.rsplit('/', 1)[0]}/{database_name(project, target)}"
     report = apply_pending(project, url, allow_destructive=cfg.allow_destructive,
                            timeout_ms=min(_timeout_ms(project), 2000),
                            on_applied=lambda m: log.info("applied %s to %s", m.id, where))
     for held in report.held:
         log.warning("%s not applied: %s", held.migration.where, held.reason)
+    return True
 
 
 def check_history(project: Project) -> list[Migration]:

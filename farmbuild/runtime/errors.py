@@ -49,10 +49,14 @@ class ProviderUnavailable(AIError):
 
 
 class ProviderError(AIError):
-    def __init__(self, provider: str, problem: str, *, status: int | None = None) -> None:
+    """``status``: the HTTP status when the provider answered with one; ``permanent``: the provider
+    said something no retry can change (a model that does not exist) although the status did not."""
+
+    def __init__(self, provider: str, problem: str, *, status: int | None = None, permanent: bool = False) -> None:
         self.provider = provider
         self.problem = problem
         self.status = status
+        self.permanent = permanent
         where = f"HTTP {status}: " if status is not None else ""
         super().__init__(f"provider {provider!r}: {where}{problem}")
 

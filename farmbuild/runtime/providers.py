@@ -49,6 +49,18 @@ class PullProgress:
     completed: int | None = None
 
 
+# Ollama's pull errors that waiting cannot fix: no such model or tag, a model that needs a newer
+# Ollama, no access. Anything else mid-stream ("max retries exceeded: unexpected EOF", a digest
+# mismatch, a reset) is worth another try.
+_PERMANENT_PULL = ("file does not exist", "not found", "invalid model name", "newer version", "unauthorized",
+                   "permission denied", "412")
+
+
+def permanent_pull_error(text: str) -> bool:
+    low = text.lower()
+    return any(p in low for p in _PERMANENT_PULL)
+
+
 def _connect_error(provider: str, url: str, exc: httpx.TransportError) -> ProviderUnavailable:
     reason = {
         httpx.ConnectError: "connection refused or host not found",
@@ -129,8 +141,9 @@ class OllamaAPI:
                         raise ProviderError(self.name, f"pulling {model}: unexpected line in the stream: {line[:120]!r}") from None
                     if not isinstance(obj, dict):
                         raise ProviderError(self.name, f"pulling {model}: unexpected line in the stream: {line[:120]!r}")
-                    if "error" in obj:
-                        raise ProviderError(self.name, f"pulling {model} failed: {obj['error']}")
+                    if "error" in obj:  # mid-stream, with HTTP 200: only the text says what it was
+                        raise ProviderError(self.name, f"pulling {model} failed: {obj['error']}",
+                                            permanent=permanent_pull_error(str(obj["error"])))
                     status = str(obj.get("status", ""))
                     if on_progress:
                         on_progress(PullProgress(model, status, obj.get("digest"), _int(obj.get("total")),

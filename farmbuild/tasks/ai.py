@@ -39,7 +39,8 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
     def action() -> dict:
         sync = AISync(project.root, desired, read_state(target), backend_url=url,
                       options=SyncOptions(hot_swap=opts.hot_swap, preload_models=opts.preload_models,
-                                          side_effects=ctx.side_effects))
+                                          side_effects=ctx.side_effects),
+                      on_effect=lambda comp, op, exc, secs: ctx.effect("ai", comp, op, exc, duration_s=secs))
         return {target: dumps_state(sync.run().state)}
 
     def nothing_pending() -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..db.files import DocumentDecl, collections_of, find_documents, migration_names, migration_paths
 from ..db.url import URLProblem, is_local, parse_target, read_url
 from ..db.workflow import apply_in_development, plan_collection, schema_file, write_migration
+from ..errors import FarmbuildError
 from ..project import Project
 from .spec import UPTODATE_SIGNATURE, TaskKind, TaskSpec
 
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
     from ..graph import BuildContext
 
 log = logging.getLogger(__name__)
+
+OP_APPLY = "apply"  # farmbuild.recovery key: mongodb apply
 
 
 class AdoptMigrations:
@@ -149,7 +153,16 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
             if not ctx.side_effects:
                 log.debug("db-apply: not applying in a scratch build (farm build --check)")
                 return None
-            apply_in_development(project)
+            started = time.perf_counter()
+            try:
+                reached = apply_in_development(project)
+            except FarmbuildError as exc:
+                # one try: the task fails and the next build applies again (farm watch retries a
+                # dropped connection after the cooldown; a refused operation waits for a new migration)
+                ctx.effect(TaskKind.DB_APPLY.value, "mongodb", OP_APPLY, exc, duration_s=time.perf_counter() - started)
+                raise
+            if reached:
+                ctx.effect(TaskKind.DB_APPLY.value, "mongodb", OP_APPLY, None, duration_s=time.perf_counter() - started)
             return None
 
         yield TaskSpec(

@@ -17,16 +17,18 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from codegen.plugins import INDEX_TEMPLATE, REGISTRY_TEMPLATE, ComponentInfo, PluginInfo, render_plugins
 
-from ..devclient import BackendDevClient, BackendUnavailable, backend_url
+from ..devclient import BackendDevClient, BackendError, BackendUnavailable, backend_url
 from ..fsutil import md5_file
 from ..plugins import MANIFEST, Plugin, find_manifests, load_plugins
 from ..project import Project
+from ..recovery import Verdict, classify
 from .spec import TaskKind, TaskSpec
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REGISTRY_MODULE = "farm_plugins"
+OP_RELOAD = "plugins-reload"  # farmbuild.recovery key: backend plugins-reload
 _SKIP = {"__pycache__", "node_modules", ".mypy_cache", ".pytest_cache"}
 
 
@@ -138,7 +141,7 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
         previous = _read(state)
         changed = sorted(n for n in set(digests) | set(previous) if digests.get(n) != previous.get(n))
         if changed and ctx.side_effects:
-            _reload_backend(project, url, changed)
+            _reload_backend(ctx, url, changed)
         return {state: json.dumps({"format": 1, "plugins": digests}, indent=1, sort_keys=True) + "\n"}
 
     yield TaskSpec(
@@ -171,16 +174,27 @@ def _read(state: Path) -> dict[str, str]:
         return {}
 
 
-def _reload_backend(project: Project, url: str, names: list[str]) -> None:
+def _reload_backend(ctx: "BuildContext", url: str, names: list[str]) -> None:
+    project = ctx.project
+    started = time.perf_counter()
     try:
         with BackendDevClient(url, project.root) as client:
             answer = client.plugins_reload(names)
+    except BackendError as exc:
+        # one try (farm watch retries a transient failure after the cooldown; a plugin that does not
+        # import fails the same way until it is saved again). The state is not written: the next
+        # build reloads the same plugins again.
+        ctx.effect(TaskKind.PLUGINS_RELOAD.value, "backend", OP_RELOAD, exc, duration_s=time.perf_counter() - started)
+        if classify(exc) is Verdict.DETERMINISTIC:
+            raise  # the plugin's own error (file:line): the next save of it tries again
+        raise BackendError(f"{exc}; the next build reloads them again", status=exc.status) from None
     except BackendUnavailable as exc:
         if exc.kind == "down":
             log.debug("plugins-reload: %s; nothing to reload (it loads the current code when it starts)", exc)
         else:
             log.info("plugins-reload: %s; restart it to pick up changes to %s", exc, ", ".join(names))
         return
+    ctx.effect(TaskKind.PLUGINS_RELOAD.value, "backend", OP_RELOAD, None, duration_s=time.perf_counter() - started)
     done = [*answer.get("reloaded", []), *answer.get("mounted", [])]
     routes = answer.get("routes") or {}
     for name in done:

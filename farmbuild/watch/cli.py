@@ -64,6 +64,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from ..cli import _root
     from ..devtoken import ensure_token
     from ..errors import UsageError
+    from ..recovery import Recovery, Settings
     from .loop import BuildEvent, WatchLoop
     from .notify import Notifier
     from .servers import ServerGroup, server_specs
@@ -95,13 +96,20 @@ def cmd_watch(args: argparse.Namespace) -> int:
     client = httpx.Client(timeout=httpx.Timeout(2.0, connect=0.5), trust_env=False)
     notifier = Notifier(client, frontend_url=servers_cfg.frontend_url, token=lambda: ensure_token(root))
     source = WatchfilesSource(step_ms=hr.debounce_ms, cap_ms=hr.max_batch_ms, polling=hr.use_polling or args.poll)
-    loop = WatchLoop(session, source=source, notifier=notifier, on_event=on_event)
+    # one retry policy for every side effect: notifications, AI swaps, pulls, migrations, the servers
+    recovery = Recovery(Settings.from_config(hr))
     group: ServerGroup | None = None
+    if args.serve:
+        group = ServerGroup(server_specs(project), out=out.server, recovery=recovery,
+                            on_ready=lambda s: loop.server_ready(s.spec.name),
+                            record=lambda m: None if session.monitor.record([m]) else None)
+        recovery.supervise("vite", "web")  # Vite and the backend are farm's: a failure can restart them
+        recovery.supervise("backend", "api")
+    loop = WatchLoop(session, source=source, notifier=notifier, on_event=on_event, recovery=recovery,
+                     restart=group.restart if group else None, on_save=group.revive if group else None)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # `kill` stops us as cleanly as Ctrl-C
     try:
-        if args.serve:
-            group = ServerGroup(server_specs(project), out=out.server,
-                                on_ready=lambda s: loop.resend_state() if s.spec.name == "web" else None)
+        if group is not None:
             group.start(root)
         if hr.enabled:
             loop.run()

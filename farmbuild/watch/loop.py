@@ -21,6 +21,13 @@ Guarantees, each one tested:
 - **Frontend first.** The tasks on the way to frontend files run, and Vite is told, before the
   rest of the affected tasks (see :mod:`farmbuild.watch.plan`); if new changes are waiting by
   then, the rest joins the next cycle instead of delaying it.
+- **Side effects recover, without holding anything up.** A task tries a side effect once (an AI
+  swap, an Ollama pull, a migration apply, a plugin reload) and reports it (``BuildReport.effects``);
+  so does the loop's own Vite notification. A transient failure is scheduled for a retry after the
+  cooldown (:class:`farmbuild.recovery.Recovery`); the build goes on and the retry runs later, as
+  a small build of that task alone (``always``) or a resend of the merged Vite event, when nothing
+  else is waiting. After ``max_retries`` a supervised server is restarted (``--serve``), else the
+  loop gives up until the next save. One :class:`RecoveryEvent` per decision.
 
 Harnesses drive the loop with a :class:`~farmbuild.watch.source.ScriptedSource` and observe
 :class:`BuildEvent` through ``on_event`` (monotonic timestamps of the batch and of the build).
@@ -33,7 +40,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +48,13 @@ from .. import runner
 from ..build import BuildOptions, Session
 from ..errors import ConfigError, FarmbuildError
 from ..graph import TaskGraph
+from ..metrics import effect_metric
+from ..recovery import Action, Decision, Effect, Key, Recovery, Settings, Verdict
 from ..report import BuildReport, TaskResult
 from . import plan
 from .changes import ChangeType, ContentTracker, FileChange
 from .filter import WatchFilter
-from .notify import Notifier, vite_event
+from .notify import Delivery, Notifier, merge_events, vite_event
 from .source import Roots, ScriptedSource, Source
 
 log = logging.getLogger(__name__)
@@ -75,6 +84,7 @@ class BuildEvent:
     finished_at: float = 0.0
     reloaded: bool = False
     retried: bool = False  # the build ran because an input moved during the previous one
+    recovery: bool = False  # a retry of side effects that failed (farmbuild.recovery), not a save
 
     @property
     def written(self) -> list[str]:
@@ -91,6 +101,15 @@ class ErrorEvent:
 
 
 @dataclass
+class RecoveryEvent:
+    """A decision about a failed side effect: retry at T, restart a server, give up, recovered."""
+
+    cycle: int
+    decision: Decision
+    task: str = ""  # the task that tried ("ai", "db-apply"), "" for the Vite notification
+
+
+@dataclass
 class Deferred:
     """Follow-up tasks postponed because new changes were waiting."""
 
@@ -98,7 +117,10 @@ class Deferred:
     tasks: set[str]
 
 
-Event = Ready | BuildEvent | ErrorEvent | Deferred
+Event = Ready | BuildEvent | ErrorEvent | Deferred | RecoveryEvent
+
+VITE_NOTIFY = Key("vite", "notify")
+_RETRY = object()  # _next_batch: a retry is due
 
 
 def watch_roots(session: Session) -> Roots:
@@ -154,7 +176,12 @@ class WatchLoop:
 
     def __init__(self, session: Session, *, source: Source | None = None, notifier: Notifier | None = None,
                  on_event: Callable[[Event], None] | None = None, use_lanes: bool = True,
-                 initial_build: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+                 initial_build: bool = True, clock: Callable[[], float] = time.monotonic,
+                 recovery: Recovery | None = None, restart: Callable[[str], object] | None = None,
+                 on_save: Callable[[], None] | None = None) -> None:
+        """``recovery``: the retry policy and state (shared with the supervised servers; its own
+        clock); ``restart(server)``: restart a supervised server (``farm watch --serve``) as the
+        fallback; ``on_save``: called when a save changed something (revives given-up servers)."""
         self.session = session
         self.source: Source = source if source is not None else ScriptedSource()
         self.notifier = notifier
@@ -183,6 +210,14 @@ class WatchLoop:
         self._stopping = False
         self._resend = False
         self.running = threading.Event()
+        self.recovery = recovery if recovery is not None else Recovery(Settings.from_config(hr))
+        self.restart = restart
+        self.on_save = on_save
+        self._retry_tasks: dict[Key, set[str]] = {}  # what to run again when a key's retry is due
+        self._vite_backlog: dict[str, Any] | None = None  # an event Vite did not get, to merge into the next
+        self._vite_tries = 0
+        self._vite_failed_cycle = -1  # the cycle whose event Vite did not take
+        self._decisions: list[RecoveryEvent] = []
 
     # -- input -----------------------------------------------------------------------
 
@@ -209,6 +244,25 @@ class WatchLoop:
             self._resend = True
             self._cv.notify_all()
 
+    def server_ready(self, name: str) -> None:
+        """A supervised server is (back) up (thread-safe): Vite hears the current state, and the
+        retries waiting for that server (after a fallback restart, or cooling down) run now."""
+        self.recovery.server_ready(name)
+        with self._cv:
+            if name == "web":
+                self._resend = True
+            self._cv.notify_all()
+
+    def _retry_due(self) -> bool:
+        due = self.recovery.next_due()
+        return due is not None and due <= self.recovery.clock()
+
+    def _wait_s(self) -> float:
+        due = self.recovery.next_due()
+        if due is None:
+            return 0.25
+        return min(0.25, max(0.005, due - self.recovery.clock()))
+
     def _has_pending(self) -> bool:
         with self._cv:
             return bool(self._pending) or self._stopping
@@ -218,18 +272,21 @@ class WatchLoop:
         self._pending, self._pending_at = set(), None
         return paths, at
 
-    def _next_batch(self) -> tuple[set[Path], float] | None:
+    def _next_batch(self) -> tuple[set[Path], float] | object | None:
         while True:
             with self._cv:
-                while not self._pending and not self._stopping and not self._resend:
-                    self._cv.wait(0.25)
+                while not self._pending and not self._stopping and not self._resend and not self._retry_due():
+                    self._cv.wait(self._wait_s())
                 if self._stopping:
                     return None
                 resend, self._resend = self._resend, False
                 if not resend:
+                    if not self._pending:
+                        return _RETRY  # saves come first; a due retry runs when none is waiting
                     paths, at = self._take()
                     break
             self._notify_frontend_state()
+            self._flush_decisions()
         if any(c.kind is ChangeType.DELETED for c in self.tracker.peek(paths)):
             # an atomic save split across batches looks like a deletion: give the file a moment
             deadline = self.clock() + self.grace_s
@@ -257,7 +314,12 @@ class WatchLoop:
                 if batch is None:
                     return
                 try:
-                    self._process(*batch)
+                    if batch is _RETRY:
+                        self._run_retries()
+                    else:
+                        assert isinstance(batch, tuple)
+                        self._process(*batch)
+                    self._flush_decisions()
                 except FarmbuildError as exc:
                     self._emit(ErrorEvent(self.cycle, [], exc))
                 except Exception as exc:  # noqa: BLE001 - a bug in farmbuild must not end the session
@@ -320,6 +382,8 @@ class WatchLoop:
                 self._cycle_tasks(set(), [], batch_at, reloaded=False)
             return
         self.cycle += 1
+        if self.on_save is not None:
+            self.on_save()  # a server that gave up gets one more start with this save
         project = self.session.project
         cfg_files = plan.config_files(project)
         recovering = self._reload_error is not None
@@ -335,6 +399,7 @@ class WatchLoop:
                 self._emit(ErrorEvent(self.cycle, changes, exc))
                 return
             self._reload_error = None
+            self.recovery.configure(Settings.from_config(self.session.project.config.development.hot_reload))
             self._apply_roots()
             new = self.session.graph
             if recovering or any(c.path in cfg_files for c in changes):
@@ -386,7 +451,7 @@ class WatchLoop:
         return front + [t for t in ordered if t not in seen]
 
     def _build(self, tasks: set[str], changes: list[FileChange], batch_at: float, lane: int, lanes: int, *,
-               reloaded: bool, retried: bool) -> None:
+               reloaded: bool, retried: bool, recovery: bool = False) -> None:
         session = self.session
         graph = session.graph
         project = session.project
@@ -397,7 +462,9 @@ class WatchLoop:
         try:
             # an empty selection (a reload removed tasks, nothing else to do) means "all": doit checks,
             # and the build deletes the outputs of the tasks that went away
-            report = session.build(BuildOptions(tasks=self._order(graph, tasks), upstream=False))
+            # a retry runs its tasks even if doit thinks them done (the ai task succeeds with its
+            # change left pending): a retry is a try
+            report = session.build(BuildOptions(tasks=self._order(graph, tasks), upstream=False, always=recovery))
         except FarmbuildError as exc:  # the lock timed out, a corrupt state we could not repair...
             self.deferred |= tasks  # not dropped: they run with the next cycle
             self._emit(ErrorEvent(self.cycle, changes, exc))
@@ -422,10 +489,101 @@ class WatchLoop:
                 self.failing.pop(r.id, None)
         if self._unwatched():
             self._apply_roots()  # a directory to watch appeared (the first migration, a plugins/ dir)
+        self._handle_effects(report.effects, recovery=recovery)
         event = BuildEvent(self.cycle, lane, lanes, changes, report, batch_at=batch_at, started_at=started,
-                           finished_at=finished, reloaded=reloaded, retried=retried)
-        event.notified = self._notify(report, [project.rel(c.path) for c in changes])
+                           finished_at=finished, reloaded=reloaded, retried=retried, recovery=recovery)
+        event.notified = self._notify(report, [project.rel(c.path) for c in changes], recovery=recovery)
         self._emit(event)
+        self._flush_decisions()  # after the build's own line
+
+    # -- recovery --------------------------------------------------------------------
+
+    def _decide(self, decision: Decision, task: str = "") -> None:
+        if decision.action is Action.FALLBACK and decision.restart and self.restart is not None:
+            try:
+                self.restart(decision.restart)
+            except Exception:  # noqa: BLE001 - a failed restart must not end the session
+                log.debug("restarting %s failed", decision.restart, exc_info=True)
+        self._decisions.append(RecoveryEvent(self.cycle, decision, task))
+
+    def _flush_decisions(self) -> None:
+        out, self._decisions = self._decisions, []
+        for ev in out:
+            self._emit(ev)
+
+    def _record(self, effect: Effect) -> None:
+        self.session.monitor.record([effect_metric(effect, time.time())])
+
+    def _handle_effects(self, effects: list[Effect], *, recovery: bool) -> None:
+        """Decide about every side effect a build tried; schedule the retries."""
+        for eff in effects:
+            if eff.ok:
+                self._retry_tasks.pop(eff.key, None)
+                done = self.recovery.succeeded(eff.key)
+                if done is not None:
+                    self._decide(done, eff.task)
+                continue
+            d = self.recovery.failed(eff.key, eff.verdict or Verdict.TRANSIENT, eff.message)
+            if eff.verdict is Verdict.UNREACHABLE and d.action is not Action.ABSENT:
+                self._record(eff)  # Session.build leaves "nobody listening" out; here it was a failure
+            if d.action in (Action.RETRY, Action.FALLBACK, Action.GIVE_UP, Action.WAIT):
+                # (given up: kept for when its server comes back, see Recovery.server_ready)
+                self._retry_tasks.setdefault(eff.key, set()).add(eff.task)
+            else:
+                self._retry_tasks.pop(eff.key, None)
+            if d.action is Action.FAIL_FAST and recovery:
+                # a retry's build prints no line of its own: say why this one stops here
+                d = replace(d, loud=True)
+            self._decide(d, eff.task)
+
+    def _run_retries(self) -> None:
+        """Run what is due: one small build of the tasks to retry, and/or the Vite event."""
+        keys = self.recovery.take_due()
+        tasks: set[str] = set()
+        vite = False
+        for key in keys:
+            if key == VITE_NOTIFY:
+                vite = True
+                continue
+            these = {t for t in self._retry_tasks.get(key, set()) if t in self.session.graph.specs}
+            if not these:
+                self.recovery.forget(key)  # its task went away with a reload: nothing left to retry
+                self._retry_tasks.pop(key, None)
+            tasks |= these
+        tries = self._vite_tries
+        if tasks:
+            log.debug("retrying %s", ", ".join(sorted(tasks)))
+            self._build(tasks, [], self.clock(), 0, 1, reloaded=False, retried=False, recovery=True)
+        if vite and self._vite_tries == tries:  # the build did not already try Vite
+            self._notify_frontend_state()
+        self._flush_decisions()
+
+    def _deliver(self, event: dict[str, Any]) -> bool:
+        """One POST to Vite (with whatever it missed before), and the decision about a failure."""
+        assert self.notifier is not None
+        if self._vite_backlog is not None:
+            event = merge_events(self._vite_backlog, event)
+        started = time.perf_counter()
+        d: Delivery = self.notifier.deliver(event)
+        self._vite_tries += 1
+        eff = Effect("", VITE_NOTIFY, d.ok, d.verdict, d.reason, time.perf_counter() - started)
+        if d.ok:
+            self._vite_backlog = None
+            self._record(eff)
+            done = self.recovery.succeeded(VITE_NOTIFY)
+            if done is not None:
+                self._decide(done)
+            return True
+        decision = self.recovery.failed(VITE_NOTIFY, d.verdict or Verdict.TRANSIENT, d.reason)
+        if decision.action is not Action.ABSENT:
+            self._record(eff)
+        # what it missed travels with the retry; after a give-up the next save sends the state anew
+        self._vite_backlog = event if decision.action in (Action.RETRY, Action.FALLBACK, Action.WAIT) else None
+        self._vite_failed_cycle = self.cycle
+        if decision.action in (Action.ABSENT, Action.FAIL_FAST):
+            self.notifier.said(d)  # nobody there / no plugin / wrong token: said once, as always
+        self._decide(decision)
+        return False
 
     # -- notifications ---------------------------------------------------------------
 
@@ -438,15 +596,22 @@ class WatchLoop:
             file = self.session.project.rel(Path(file))
         return [{"task": "config", "message": str(exc), "file": file, "line": getattr(exc, "line", None)}]
 
-    def _notify(self, report: BuildReport, changed: list[str]) -> list[str]:
+    def _notify(self, report: BuildReport, changed: list[str], *, recovery: bool = False) -> list[str]:
         if self.notifier is None:
             return []
         done: list[str] = []
         failing = [self.failing[k] for k in self.session.graph.ordered(self.failing)]
         errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
-        if report.written or report.removed or errors_sig != self._vite_errors:
+        if report.written or report.removed or errors_sig != self._vite_errors or self._vite_backlog is not None:
             event = vite_event(self.session.project.root, changed, report, failing, self._errors())
-            if self.notifier.frontend(event):
+            if self._vite_backlog is not None and (
+                    self.recovery.restarting(VITE_NOTIFY)
+                    or (self.recovery.cooling(VITE_NOTIFY) and (recovery or self.cycle == self._vite_failed_cycle))):
+                # Vite is being restarted, or failed this save's event and its cooldown runs: this
+                # event joins the backlog instead of knocking again (a new save does try at once)
+                self._vite_backlog = merge_events(self._vite_backlog, event)
+                return done
+            if self._deliver(event):
                 done.append("vite")
                 self._vite_errors = errors_sig
             else:
@@ -460,7 +625,7 @@ class WatchLoop:
         empty = BuildReport([], 0.0)
         event = vite_event(self.session.project.root, changed or [], empty, failing, self._errors())
         errors_sig = tuple((r.id, r.error or "") for r in failing) + tuple((e["task"], e["message"]) for e in self._errors())
-        self._vite_errors = errors_sig if self.notifier.frontend(event) else None
+        self._vite_errors = errors_sig if self._deliver(event) else None
 
     def _emit(self, event: Event) -> None:
         if self.on_event is not None:

@@ -24,7 +24,10 @@ tasks that own them, which call the backend's dev router (``/__farm/ai/reload``,
 Posting again from here would swap every model twice.
 
 A Vite that is not running, or runs without the plugin, is not an error: there is simply nobody
-to tell (said once at INFO, then at DEBUG).
+to tell (said once at INFO, then at DEBUG). A Vite that *was* answering and fails (a timeout, a
+5xx, a refused connection while it restarts) is retried by the watch loop after the cooldown, with
+the undelivered event merged into the next one (:func:`merge_events`; see
+:mod:`farmbuild.recovery`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 import httpx
 
 from ..devtoken import HEADER
+from ..recovery import Verdict, classify, classify_status
 from ..report import BuildReport, TaskResult
 
 log = logging.getLogger(__name__)
@@ -67,6 +71,33 @@ def vite_event(root: Path, changed: Iterable[str], report: BuildReport, failing:
     }
 
 
+def merge_events(older: dict[str, Any], newer: dict[str, Any]) -> dict[str, Any]:
+    """One event that says what two did (an undelivered one and the next): the union of what
+    changed, was written or removed and which tasks ran; the *current* errors (``newer``'s)."""
+    tasks = {t["id"]: t for t in [*older.get("tasks", []), *newer.get("tasks", [])]}
+    return {
+        **newer,
+        "changed": sorted({*older.get("changed", []), *newer.get("changed", [])}),
+        "written": sorted({*older.get("written", []), *newer.get("written", [])}),
+        "removed": sorted({*older.get("removed", []), *newer.get("removed", [])}),
+        "tasks": list(tasks.values()),
+        "kinds": sorted({*older.get("kinds", []), *newer.get("kinds", [])}),
+    }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The outcome of one POST to Vite. ``verdict`` (when not ok): may another try work?"""
+
+    ok: bool
+    verdict: Verdict | None = None
+    reason: str = ""  # e.g. "answered 503 to <url>", "did not answer at <url> (ReadTimeout)"
+    key: str = ""  # what kind of failure, for the once-logging: down, 404, 403, http<status>
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
 @dataclass
 class _Target:
     name: str
@@ -91,25 +122,44 @@ class Notifier:
         self._token = token if callable(token) else (lambda: token)
         self._vite = _Target("vite")
 
-    def _post(self, target: _Target, url: str, body: dict[str, Any]) -> bool:
+    def _post(self, target: _Target, url: str, body: dict[str, Any]) -> Delivery:
         try:
             res = self.client.post(url, json=body, headers={HEADER: self._token()})
         except httpx.TransportError as exc:
-            target.once("down", "%s is not reachable at %s (%s); not notified", target.name, url, type(exc).__name__)
-            return False
+            verdict = classify(exc)
+            what = "not reachable" if verdict is Verdict.UNREACHABLE else "did not answer"
+            return Delivery(False, verdict, f"{what} at {url} ({type(exc).__name__})", "down")
         if res.status_code == 404:
-            target.once("404", "%s at %s has no farmbuild endpoint; add farmbuild() to the plugins in"
-                        " vite.config.ts (README: farm watch)", target.name, url)
-            return False
+            return Delivery(False, Verdict.DETERMINISTIC, f"no farmbuild endpoint at {url}", "404")
         if res.status_code in (401, 403):
-            target.once("403", "%s refused farm's dev token (%s): is it serving another project?",
-                        target.name, res.status_code)
-            return False
+            return Delivery(False, Verdict.DETERMINISTIC, f"refused farm's dev token (HTTP {res.status_code})", "403")
         if res.status_code >= 400:
-            target.once(f"http{res.status_code}", "%s answered %s to %s", target.name, res.status_code, url)
-            return False
+            return Delivery(False, classify_status(res.status_code), f"answered {res.status_code} to {url}",
+                            f"http{res.status_code}")
         target.warned.discard("down")
-        return True
+        return Delivery(True)
+
+    def deliver(self, event: dict[str, Any]) -> Delivery:
+        """POST ``event`` to Vite once; say nothing (the caller decides what a failure means)."""
+        return self._post(self._vite, self.frontend_url + VITE_EVENT_PATH, event)
+
+    def said(self, d: Delivery) -> None:
+        """Log a failed delivery the quiet way: once at INFO per kind of failure, then at DEBUG."""
+        url = self.frontend_url + VITE_EVENT_PATH
+        t = self._vite
+        if d.key == "down":
+            t.once("down", "%s is %s; not notified", t.name, d.reason)
+        elif d.key == "404":
+            t.once("404", "%s at %s has no farmbuild endpoint; add farmbuild() to the plugins in"
+                   " vite.config.ts (README: farm watch)", t.name, url)
+        elif d.key == "403":
+            t.once("403", "%s %s: is it serving another project?", t.name, d.reason)
+        else:
+            t.once(d.key, "%s %s", t.name, d.reason)
 
     def frontend(self, event: dict[str, Any]) -> bool:
-        return self._post(self._vite, self.frontend_url + VITE_EVENT_PATH, event)
+        """POST ``event``; log a failure once (no retries: that is the watch loop's business)."""
+        d = self.deliver(event)
+        if not d:
+            self.said(d)
+        return d.ok

@@ -2,10 +2,17 @@
 
 Each server runs in its own session (process group), so the terminal's Ctrl-C reaches farm
 only and farm stops the whole group (uvicorn's reloader *and* its worker). farm waits for a
-server to answer HTTP on its URL, prefixes its output (``api │``, ``web │``), restarts it when it
-exits on its own (with a growing pause, so a server that cannot start does not spin), and
-stops it on exit: SIGTERM to the group, SIGKILL for whatever is left after a short grace. On
-Linux a server also gets SIGTERM if farm itself is killed (``PR_SET_PDEATHSIG``).
+server to answer HTTP on its URL, prefixes its output (``api │``, ``web │``), and stops it on
+exit: SIGTERM to the group, SIGKILL for whatever is left after a short grace. On Linux a server
+also gets SIGTERM if farm itself is killed (``PR_SET_PDEATHSIG``).
+
+A server that exits on its own is restarted under the same policy as every other side effect
+(:mod:`farmbuild.recovery`, key ``<name> process``): up to ``max_retries`` restarts,
+``cooldown_ms`` apart, then farm stops restarting it and says so; the next save starts it once
+more (like nodemon's "waiting for file changes"). A run of more than :data:`STABLE_S` seconds
+ends the episode. A command that cannot be started at all (not found, not executable) is not
+retried. :meth:`ManagedServer.restart` is the *fallback* of the other side effects: when Vite or
+the backend keeps failing although its process runs, the watch loop restarts it.
 
 The default commands, overridable in ``[development.servers]`` (``{python}``, ``{host}``,
 ``{port}``, ``{app}`` and ``{url}`` are filled in)::
@@ -33,11 +40,14 @@ import httpx
 
 from ..devtoken import ENV_FILE, HEADER, ensure_token, token_path
 from ..errors import ConfigError, ProjectError
+from ..metrics import Metric
 from ..project import Project
+from ..recovery import Action, Decision, Key, Recovery, Verdict, classify
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATH = {"api": "/__farm/health", "web": "/"}
+STABLE_S = 30.0  # a server that ran this long before it exited was fine: its exit starts a new episode
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
@@ -139,23 +149,30 @@ def server_specs(project: Project) -> list[ServerSpec]:
 
 
 class ManagedServer:
-    """One supervised child process."""
+    """One supervised child process (see the module docstring for what happens when it exits)."""
 
     def __init__(self, spec: ServerSpec, *, out: Callable[[str, str], None],
-                 on_ready: Callable[["ManagedServer"], None] | None = None,
-                 ready_timeout_s: float = 60.0, max_backoff_s: float = 10.0, stop_grace_s: float = 0.5) -> None:
+                 on_ready: Callable[["ManagedServer"], None] | None = None, recovery: Recovery | None = None,
+                 record: Callable[[Metric], None] | None = None, ready_timeout_s: float = 60.0,
+                 stop_grace_s: float = 0.5) -> None:
         self.spec = spec
         self.out = out
         self.on_ready = on_ready
+        self.recovery = recovery if recovery is not None else Recovery()
+        self.record = record
+        self.key = Key(spec.name, "process")
         self.ready_timeout_s = ready_timeout_s
-        self.max_backoff_s = max_backoff_s
         self.stop_grace_s = stop_grace_s
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.ready = threading.Event()
+        self.parked = threading.Event()  # farm stopped restarting it: waiting for the next save
         self._stopping = threading.Event()
+        self._wake = threading.Event()  # ends a cooldown or a park early (restart, revive, stop)
+        self._restart = threading.Event()  # the exit that follows was asked for: not a crash
         self._lock = threading.Lock()
         self._supervisor: threading.Thread | None = None
+        self._pumping: threading.Thread | None = None
 
     @property
     def pid(self) -> int | None:
@@ -165,7 +182,7 @@ class ManagedServer:
         self._supervisor = threading.Thread(target=self._supervise, name=f"farm-serve-{self.spec.name}", daemon=True)
         self._supervisor.start()
 
-    def _spawn(self) -> subprocess.Popen[bytes] | None:
+    def _spawn(self) -> tuple[subprocess.Popen[bytes] | None, OSError | None]:
         env = dict(os.environ)
         env.update(self.spec.env)
         try:
@@ -174,11 +191,12 @@ class ManagedServer:
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                     preexec_fn=_PDEATHSIG)
         except OSError as exc:
-            self.out(self.spec.name, f"cannot start {shlex.join(self.spec.argv)}: {exc.strerror or exc}")
-            return None
+            return None, exc
         self.starts += 1
-        threading.Thread(target=self._pump, args=(proc,), name=f"farm-serve-{self.spec.name}-out", daemon=True).start()
-        return proc
+        self._pumping = threading.Thread(target=self._pump, args=(proc,), name=f"farm-serve-{self.spec.name}-out",
+                                         daemon=True)
+        self._pumping.start()
+        return proc, None
 
     def _pump(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdout is not None
@@ -210,19 +228,31 @@ class ManagedServer:
                 self._stopping.wait(0.1)
         return False
 
+    def _metric(self, ok: bool, seconds: float) -> None:
+        if self.record is not None:
+            name = f"{self.spec.name} server"  # farm stats: starts (time to ready) and unexpected exits
+            self.record(Metric(name, name, round(seconds * 1000, 2), ok, time.time()))
+
     def _supervise(self) -> None:
-        failures = 0
         while not self._stopping.is_set():
             with self._lock:
                 if self._stopping.is_set():
                     return
-                proc = self.proc = self._spawn()
+                self._restart.clear()
+                self._wake.clear()
+                proc, error = self._spawn()
+                self.proc = proc
             if proc is None:
-                failures += 1
+                assert error is not None
+                decision = self.recovery.failed(
+                    self.key, classify(error), f"cannot start {shlex.join(self.spec.argv)}: {error.strerror or error}",
+                    schedule=False, can_fall_back=False)
             else:
                 started = time.monotonic()
-                if self._wait_ready(proc):
+                ready = self._wait_ready(proc)
+                if ready:
                     self.ready.set()
+                    self._metric(True, time.monotonic() - started)
                     self.out(self.spec.name, f"ready at {self.spec.url}")
                     if self.on_ready:
                         self.on_ready(self)
@@ -231,31 +261,96 @@ class ManagedServer:
                 if self._stopping.is_set():
                     return
                 _signal_group(proc, signal.SIGKILL)  # what the dead leader left behind (uvicorn's worker holds the port)
-                failures = 0 if time.monotonic() - started > 30 else failures + 1
-                self.out(self.spec.name, f"exited with status {code}; restarting")
-            delay = min(self.max_backoff_s, 0.25 * 2 ** max(0, failures - 1))
-            if self._stopping.wait(delay):
-                return
+                if self._pumping is not None:
+                    self._pumping.join(1.0)  # its last words (a traceback) come before our line about it
+                if self._restart.is_set():
+                    continue  # restart() asked for it: start again at once, it is not a crash
+                lived = time.monotonic() - started
+                self._metric(False, lived)
+                if lived > STABLE_S:
+                    self.recovery.succeeded(self.key)  # it had been fine: this exit starts a new episode
+                decision = self.recovery.failed(self.key, Verdict.TRANSIENT, f"exited with status {code}",
+                                                schedule=False, can_fall_back=False)
+            self._say(decision)
+            if decision.action is Action.RETRY:
+                self._wake.wait(decision.delay_s)
+                self._wake.clear()
+                continue
+            # gave up (or must not retry): wait for the next save, a restart, or the end
+            self.parked.set()
+            self._wake.wait()
+            self._wake.clear()
+            self.parked.clear()
+            if not self._stopping.is_set() and not self._restart.is_set():
+                self.out(self.spec.name, "starting again (a file was saved)")
+
+    def _say(self, d: Decision) -> None:
+        name = self.spec.name
+        if d.action is Action.RETRY:
+            text = f"{d.message}; restart {d.attempt}/{d.retries} in {_secs(d.delay_s)}"
+        elif d.action is Action.GIVE_UP and d.repeat:
+            text = f"{d.message} again; waiting for the next save"
+        elif d.action is Action.GIVE_UP:
+            times = d.attempt
+            text = (f"{d.message} ({times} time{'s' if times != 1 else ''} in a row); not restarting it any more:"
+                    " fix what its output above says, then save a file and farm starts it again")
+        elif d.action is Action.FAIL_FAST:
+            key = "frontend_command" if name == "web" else "backend_command"
+            text = (f"{d.message}; not retried: fix development.servers.{key} in farm.toml (or install the"
+                    " command), then save a file and farm starts it again")
+        elif d.action is Action.REPORT:
+            text = (f"{d.message}; not restarted (development.hot_reload.error_recovery.enabled = false);"
+                    " the next save starts it again")
+        else:
+            text = f"{d.message}"
+        # a start after a save that failed again is worth its line too: that save asked for it
+        if d.loud or d.action is Action.FAIL_FAST or (d.action is Action.GIVE_UP and d.repeat):
+            self.out(name, text)
+
+    def restart(self, why: str = "") -> None:
+        """Stop the process so the supervisor starts a new one at once (the fallback of a side
+        effect that keeps failing against it); a parked server is started again."""
+        self.out(self.spec.name, f"restarting{': ' + why if why else ''}")
+        with self._lock:
+            self._restart.set()
+            proc = self.proc
+        self._wake.set()  # a cooldown or a park ends now
+        if proc is not None and proc.poll() is None:
+            _stop_group(proc, self.stop_grace_s)
+
+    def revive(self) -> None:
+        """Start a server farm gave up on once more (a save happened)."""
+        if self.parked.is_set():
+            self._wake.set()
 
     def stop(self) -> None:
         """SIGTERM the process group, SIGKILL what is left after the grace period."""
         self._stopping.set()
+        self._wake.set()
         with self._lock:
             proc = self.proc
-        if proc is not None and proc.poll() is None:
-            _signal_group(proc, signal.SIGTERM)
-            try:
-                proc.wait(self.stop_grace_s)
-            except subprocess.TimeoutExpired:
-                pass
         if proc is not None:
-            _signal_group(proc, signal.SIGKILL)  # children of an exited leader too
-            try:
-                proc.wait(1.0)
-            except subprocess.TimeoutExpired:
-                pass
+            _stop_group(proc, self.stop_grace_s)
         if self._supervisor is not None:
             self._supervisor.join(timeout=1.0)
+
+
+def _secs(s: float) -> str:
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:g} s"
+
+
+def _stop_group(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    if proc.poll() is None:
+        _signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(proc, signal.SIGKILL)  # children of an exited leader too (and a stopped process)
+    try:
+        proc.wait(1.0)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def read_token_file(path: Path) -> str | None:
@@ -276,8 +371,21 @@ class ServerGroup:
     """The servers of one ``farm watch --serve``; stops them all, in parallel, on :meth:`stop`."""
 
     def __init__(self, specs: list[ServerSpec], *, out: Callable[[str, str], None],
-                 on_ready: Callable[[ManagedServer], None] | None = None) -> None:
-        self.servers = [ManagedServer(s, out=out, on_ready=on_ready) for s in specs]
+                 on_ready: Callable[[ManagedServer], None] | None = None, recovery: Recovery | None = None,
+                 record: Callable[[Metric], None] | None = None) -> None:
+        self.recovery = recovery if recovery is not None else Recovery()
+        self.servers = [ManagedServer(s, out=out, on_ready=on_ready, recovery=self.recovery, record=record)
+                        for s in specs]
+
+    def restart(self, name: str) -> None:
+        """The fallback: restart the server ``name`` (``web``, ``api``)."""
+        what = {"web": "Vite kept failing farm's notifications", "api": "the backend kept failing farm's dev calls"}
+        self[name].restart(what.get(name, ""))
+
+    def revive(self) -> None:
+        """A save happened: start the servers farm had stopped restarting."""
+        for s in self.servers:
+            s.revive()
 
     def start(self, project_root: Path) -> None:
         ensure_token(project_root)  # before the servers read it

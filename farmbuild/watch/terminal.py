@@ -3,6 +3,11 @@
     12:04:31 apps/api/src/models/catalog.py → schema:catalog 38 ms, types:catalog 6 ms · 2 files · vite
     12:04:40 apps/api/src/models/catalog.py → FAILED schema:catalog: apps/api/src/models/catalog.py:14: SyntaxError: ...
     12:04:52 apps/api/src/models/catalog.py → schema:catalog 35 ms · outputs unchanged
+    12:05:03 backend ai-swap: the backend at http://127.0.0.1:8000 is not running → retry 1/3 in 5 s
+    12:05:08 backend ai-swap: recovered after 1 retry
+
+One line per recovery decision (retry, fallback, give-up, recovered); a retry's own build prints
+nothing unless a task failed for another reason.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from .loop import BuildEvent, Deferred, ErrorEvent, Event, Ready
+from .loop import BuildEvent, Deferred, ErrorEvent, Event, Ready, RecoveryEvent
 
 MAX_LISTED = 6
 ARROW = "\u2192"
@@ -39,6 +44,11 @@ def build_line(event: BuildEvent, rel: Callable[[Any], str], *, clock: Callable[
     failed = [r for r in report.results if r.status == "failed"]
     if not ran and not failed and not report.removed and not report.errors:
         return None
+    if event.recovery:
+        # a retry: its recovery lines say how it went, unless a task failed for another reason
+        judged = {e.task for e in report.effects if not e.ok}
+        if not report.errors and not [r for r in failed if r.id not in judged]:
+            return None
     stamp = time.strftime("%H:%M:%S", time.localtime(clock()))
     head = f"{stamp} {_changed(event, rel)}"
     if event.lane > 0:
@@ -85,6 +95,9 @@ def event_line(event: Event, rel: Callable[[Any], str], *, clock: Callable[[], f
         return f"{stamp} {_changed(event, rel)} \u2192 FAILED: {event.error} (the last good outputs are kept)"
     if isinstance(event, Deferred):
         return None  # they run with the next build; its line lists them
+    if isinstance(event, RecoveryEvent):
+        d = event.decision
+        return f"{stamp} {d.key}: {d.describe()}" if d.loud else None
     if isinstance(event, Ready):
         return f"watching {event.roots.describe(rel)} (Ctrl-C to stop)"
     return None
@@ -98,7 +111,7 @@ def event_json(event: Event, rel: Callable[[Any], str]) -> str | None:
             "changes": [{"path": rel(c.path), "kind": c.kind.value} for c in event.changes],
             "batch_at": round(event.batch_at, 6), "started_at": round(event.started_at, 6),
             "finished_at": round(event.finished_at, 6), "notified": event.notified,
-            "reloaded": event.reloaded, "retried": event.retried,
+            "reloaded": event.reloaded, "retried": event.retried, "recovery": event.recovery,
         }
         d.update(event.report.to_json())
         return json.dumps(d)
@@ -107,6 +120,19 @@ def event_json(event: Event, rel: Callable[[Any], str]) -> str | None:
                            "changes": [{"path": rel(c.path), "kind": c.kind.value} for c in event.changes]})
     if isinstance(event, Deferred):
         return json.dumps({"event": "deferred", "cycle": event.cycle, "tasks": sorted(event.tasks)})
+    if isinstance(event, RecoveryEvent):
+        dec = event.decision
+        if dec.action.value == "absent":
+            return None
+        out: dict[str, Any] = {"event": "recovery", "cycle": event.cycle, "component": dec.key.component,
+                               "op": dec.key.op, "task": event.task, "action": dec.action.value,
+                               "attempt": dec.attempt, "max_retries": dec.retries, "message": dec.message,
+                               "line": dec.describe(), "loud": dec.loud}
+        if dec.action.value == "retry":
+            out["in_ms"] = round(dec.delay_s * 1000)
+        if dec.restart:
+            out["restart"] = dec.restart
+        return json.dumps(out)
     if isinstance(event, Ready):
         return json.dumps({"event": "ready", "recursive": [rel(p) for p in event.roots.recursive],
                            "flat": [rel(p) for p in event.roots.flat]})

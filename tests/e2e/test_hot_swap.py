@@ -119,7 +119,7 @@ def test_models_are_pulled_swapped_and_unloaded_in_the_running_backend(app: Path
     set_toml(app, models=["llama3.2", "mistral"])
     res = farm_build(app)
     assert res.returncode == 1
-    assert "FAILED ai: ai: provider 'ollama': pulling mistral failed: pull model manifest: file does not exist" in res.stdout
+    assert "FAILED ai: provider 'ollama': pulling mistral failed: pull model manifest: file does not exist" in res.stdout
     state = json.loads((app / ".farm" / "state" / "ai.json").read_text())
     assert state["desired"]["providers"]["ollama"]["models"] == ["llama3.2"]  # the last applied set
     assert "ollama/mistral" not in models(server)  # the backend was not told about a model Ollama lacks

@@ -17,12 +17,17 @@ from mockupdb import MockupDB
 
 
 class WireMongo:
-    def __init__(self) -> None:
-        self.server = MockupDB(auto_ismaster={"maxWireVersion": 21, "minWireVersion": 0})
+    def __init__(self, port: int | None = None) -> None:
+        self.server = MockupDB(port=port, auto_ismaster={"maxWireVersion": 21, "minWireVersion": 0})
         self.commands: list[dict[str, Any]] = []
         self.collections: dict[str, set[str]] = {}
         self.ledger: dict[str, list[dict[str, Any]]] = {}
         self.server.autoresponds(self._handle)
+
+    @classmethod
+    def on_port(cls, port: int) -> "WireMongo":
+        """A fresh server where a stopped one was (MongoDB coming back after a restart)."""
+        return cls(port)
 
     def start(self) -> "WireMongo":
         self.server.run()

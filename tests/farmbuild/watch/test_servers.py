@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 from farmbuild.errors import ConfigError, ProjectError
+from farmbuild.metrics import Metric
 from farmbuild.project import discover
-from farmbuild.watch.servers import ManagedServer, ServerSpec, server_specs
+from farmbuild.recovery import Key, Recovery, Settings
+from farmbuild.watch.servers import ManagedServer, ServerGroup, ServerSpec, server_specs
 
 
 def free_port() -> int:
@@ -57,16 +59,20 @@ class Lines:
             return [t for _, t in self.lines]
 
 
+FAST = Settings(max_retries=3, cooldown_s=0.05)
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Callable[..., tuple[ManagedServer, Lines]]]:
     made: list[ManagedServer] = []
 
-    def make(script: str) -> tuple[ManagedServer, Lines]:
+    def make(script: str, *, settings: Settings = FAST, argv: list[str] | None = None,
+             record: Callable[[Metric], None] | None = None) -> tuple[ManagedServer, Lines]:
         port = free_port()
         (tmp_path / "server.py").write_text(script)
-        spec = ServerSpec("api", [sys.executable, "server.py", str(port)], tmp_path, f"http://127.0.0.1:{port}")
+        spec = ServerSpec("api", argv or [sys.executable, "server.py", str(port)], tmp_path, f"http://127.0.0.1:{port}")
         lines = Lines()
-        s = ManagedServer(spec, out=lines, max_backoff_s=0.2)
+        s = ManagedServer(spec, out=lines, recovery=Recovery(settings), record=record)
         made.append(s)
         s.start()
         return s, lines
@@ -98,7 +104,7 @@ def test_ready_prefixed_restarted_and_stopped_with_its_children(server: Callable
     os.kill(first, 9)  # a crash
     wait_until(lambda: s.starts == 2 and s.ready.is_set())
     wait_until(lambda: gone(first_child), timeout=5)  # the crashed server's children do not linger
-    assert any("exited with status -9; restarting" in t for t in lines.texts())
+    assert any("exited with status -9; restart 1/3 in 50 ms" in t for t in lines.texts())
     assert s.pid != first
     child = int((tmp_path / "child.pid").read_text())
     leader = s.pid
@@ -107,12 +113,77 @@ def test_ready_prefixed_restarted_and_stopped_with_its_children(server: Callable
     wait_until(lambda: gone(child), timeout=5)  # the whole process group, not just the leader
 
 
-def test_a_server_that_cannot_start_is_retried_without_spinning(server: Callable) -> None:
-    s, lines = server("import sys\nprint('boom', flush=True)\nsys.exit(3)\n")
-    wait_until(lambda: s.starts >= 3)
-    assert "boom" in lines.texts()
-    assert any("exited with status 3; restarting" in t for t in lines.texts())
-    assert not s.ready.is_set()
+CRASH = "import sys\nprint('boom', flush=True)\nsys.exit(3)\n"
+
+
+def test_a_server_that_keeps_crashing_is_restarted_max_retries_times_then_left_alone(server: Callable) -> None:
+    metrics: list[Metric] = []
+    s, lines = server(CRASH, record=metrics.append)
+    wait_until(lambda: s.parked.is_set())
+    # the first start and three restarts, each said on one line; then one clear line, and no more starts
+    assert s.starts == 4
+    texts = lines.texts()
+    assert [t for t in texts if "restart " in t] == [f"exited with status 3; restart {i}/3 in 50 ms" for i in (1, 2, 3)]
+    [gave_up] = [t for t in texts if "not restarting it" in t]
+    assert gave_up.startswith("exited with status 3 (4 times in a row); not restarting it any more")
+    assert "then save a file and farm starts it again" in gave_up
+    assert texts.count("boom") == 4 and not s.ready.is_set()
+    assert s.recovery.given_up(Key("api", "process"))
+    assert [m.success for m in metrics] == [False] * 4 and {m.kind for m in metrics} == {"api server"}
+
+    # the next save starts it once more; it crashes again: one line, still waiting
+    s.revive()
+    wait_until(lambda: s.starts == 5 and s.parked.is_set())
+    assert "starting again (a file was saved)" in lines.texts()
+    assert lines.texts()[-1] == "exited with status 3 again; waiting for the next save"
+    assert s.starts == 5
+
+
+def test_a_server_that_cannot_start_is_not_retried(server: Callable, tmp_path: Path) -> None:
+    s, lines = server("", argv=[str(tmp_path / "node_modules/.bin/vite"), "--port", "1"])
+    wait_until(lambda: s.parked.is_set())
+    assert s.starts == 0
+    [line] = lines.texts()
+    assert "cannot start" in line and "node_modules/.bin/vite" in line and "No such file or directory" in line
+    assert "not retried: fix development.servers.backend_command in farm.toml" in line
+
+
+def test_with_error_recovery_disabled_a_crash_is_reported_not_restarted(server: Callable) -> None:
+    s, lines = server(CRASH, settings=Settings(enabled=False, cooldown_s=0.05))
+    wait_until(lambda: s.parked.is_set())
+    assert s.starts == 1
+    assert any("not restarted (development.hot_reload.error_recovery.enabled = false)" in t for t in lines.texts())
+
+
+def test_restart_is_a_fallback_not_a_crash(server: Callable) -> None:
+    s, lines = server(HTTP)
+    assert s.ready.wait(30)
+    first = s.pid
+    s.restart("Vite kept failing farm's notifications")
+    wait_until(lambda: s.starts == 2 and s.ready.is_set())
+    assert s.pid != first
+    assert "restarting: Vite kept failing farm's notifications" in lines.texts()
+    assert not any("restart 1/" in t for t in lines.texts())  # not counted as a crash
+    assert s.recovery.failing() == {}
+
+
+def test_a_group_restarts_a_parked_server_on_restart(tmp_path: Path) -> None:
+    port = free_port()
+    (tmp_path / "server.py").write_text(CRASH)
+    lines = Lines()
+    group = ServerGroup([ServerSpec("web", [sys.executable, "server.py", str(port)], tmp_path,
+                                    f"http://127.0.0.1:{port}")], out=lines,
+                        recovery=Recovery(Settings(max_retries=0, cooldown_s=0.05)))
+    group.start(tmp_path)
+    try:
+        web = group["web"]
+        wait_until(lambda: web.parked.is_set())
+        assert web.starts == 1
+        group.restart("web")
+        wait_until(lambda: web.starts == 2 and web.parked.is_set())
+        assert "restarting: Vite kept failing farm's notifications" in lines.texts()
+    finally:
+        group.stop()
 
 
 def test_default_commands(example_app: Path) -> None:
