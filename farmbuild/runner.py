@@ -36,6 +36,15 @@ def doit_config(root: Path) -> dict[str, Any]:
     }
 
 
+def db_signature(root: Path) -> tuple[int, int, int] | None:
+    """Size, mtime and inode of the doit DB (None when there is none)."""
+    try:
+        st = (root / DB_NAME).stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def check_db(root: Path) -> str | None:
     """Set aside a doit DB that is not a readable sqlite database; return a message if so.
 
