@@ -12,7 +12,9 @@ and measures, side by side in this one run (so the ratios hold on a noisy machin
   up-to-date tasks (runs interleaved, best of 3 each);
 - a single-model edit and a single-router edit, each measured two ways: ``farm build`` in a
   fresh process after the edit, and ``farm watch`` save-to-output latency through the real
-  watch loop (see :mod:`bench.watch` for exactly what is timed), p50/p95 over ``--edits`` saves.
+  watch loop (see :mod:`bench.watch` for exactly what is timed), p50/p95 over ``--edits`` saves:
+  until the module's own ``.ts`` (its types, its client) is on disk, until every TypeScript file
+  of the save is written, and until everything (Python client, migration) is done.
 
 The model edit adds a field to the main model of a module four others import (so five schema
 tasks and five OpenAPI fragments are re-checked, as in a real app; no exported name changes).
