@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from . import runner
 from .errors import FarmbuildError, UsageError
-from .fsutil import remove_inside, write_internal
+from .fsutil import remove_inside, sweep_temp_files, write_internal
 from .graph import BuildContext, TaskGraph, make_graph
 from .lock import ProjectLock
 from .metrics import Metric, PerformanceMonitor, effect_metric
@@ -36,7 +37,9 @@ class BuildOptions:
     jobs: int = 0
     always: bool = False
     isolated: bool = False
-    lock_timeout_s: float = 120.0
+    # how long to wait for another farmbuild process building this project (None: the lock's own,
+    # 120 s for farm build, forever for farm watch; 0: do not wait)
+    lock_timeout_s: float | None = None
     # False: run exactly the selected tasks, treating what they read from tasks outside the
     # selection as plain files (a producer whose output is missing still runs). farm watch
     # selects every task a change can affect, so the rest is up to date by construction, and
@@ -58,9 +61,10 @@ class Session:
         self.graph: TaskGraph = make_graph(self.ctx)
         self.lock = ProjectLock(self.project.state_dir, what=lock_what)
         self._cleaned_for: TaskGraph | None = None
-        # the doit DB as this session's last build left it: unchanged since, it needs no integrity
-        # check (a full read of it: ~40 ms per build at 500 modules, every save in farm watch)
-        self._db_sig: tuple[int, int, int] | None = None
+        # a build that had to wait for another process re-reads the project first: the other one
+        # may have written inputs of this one (a new migration) or outputs it would call stale.
+        # farm watch turns this off: it sees those writes as file events and reloads on its own
+        self.reload_after_wait = True
         self.monitor = PerformanceMonitor(
             self.project.state_dir, self.project.config.development.hot_reload.performance.slow_reload_threshold_ms)
 
@@ -117,12 +121,26 @@ class Session:
         options = options or BuildOptions()
         start = time.perf_counter()
         selected = self.resolve_selection(options.tasks) if options.tasks else None
+        if options.lock_timeout_s is not None:
+            self.lock.timeout_s = options.lock_timeout_s
         with self.lock:
+            if self.lock.waited and self.lock.depth == 1 and self.reload_after_wait:
+                log.debug("another process built this project while this build waited: re-reading it")
+                self.reload()
+                selected = self.resolve_selection(options.tasks) if options.tasks else None
+            self.lock.waited = False
             errors: list[str] = []
-            if self._db_sig is None or runner.db_signature(self.project.root) != self._db_sig:
-                note = runner.check_db(self.project.root)
-                if note:
-                    log.warning("%s", note)
+            # a killed process leaves the temporary file of the write it was in: its own state
+            # files are written outside the lock too (a parse cache, metrics), so .farm is looked at
+            # every time; the rest only when the last build died holding the lock
+            interrupted, self.lock.interrupted = self.lock.interrupted, False
+            swept = sweep_temp_files(temp_dirs(self.project, self.graph) if interrupted
+                                     else [self.project.state_dir, self.project.state_dir / "cache"])
+            if swept:
+                log.info("removed %d temporary file%s a killed build left", len(swept), "s" if len(swept) != 1 else "")
+            note = runner.check_db(self.project.root)
+            if note:
+                log.warning("%s", note)
             removed = self._cleanup_stale()
             self.ctx.records.clear()
             self.ctx.effects.clear()
@@ -139,21 +157,22 @@ class Session:
                 worker.end_build()
                 if self.isolated:
                     worker.close()
-                self._db_sig = runner.db_signature(self.project.root)  # still under the lock
+                runner.remember_db(self.project.root)
             # 1: a task failed; 2: also when a group task's subtask failed (UnmetDependency)
             errors.extend(reporter.runtime_errors)
             if code >= 3 or (code == 2 and not any(r.status == "failed" for r in reporter.results.values())):
                 if not errors:
                     errors.append(f"doit stopped with exit code {code}")
-        results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
-        effects = list(self.ctx.effects)
-        now = time.time()
-        self.monitor.record([
-            *(Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
-              for r in results if r.status in ("ran", "failed")),
-            # nobody listening is not measured (a bare machine); farm watch records it when it counts
-            *(effect_metric(e, now) for e in effects if e.verdict is not Verdict.UNREACHABLE),
-        ])
+            results = [reporter.results[i] for i in self.graph.ordered(reporter.results)]
+            effects = list(self.ctx.effects)
+            now = time.time()
+            # under the lock: two processes appending (and trimming) at once would garble the file
+            self.monitor.record([
+                *(Metric(r.id, r.id.split(":", 1)[0], round(r.duration_s * 1000, 2), r.status == "ran", now)
+                  for r in results if r.status in ("ran", "failed")),
+                # nobody listening is not measured (a bare machine); farm watch records it when it counts
+                *(effect_metric(e, now) for e in effects if e.verdict is not Verdict.UNREACHABLE),
+            ])
         return BuildReport(results, time.perf_counter() - start, removed, errors, effects)
 
     def _load(self, selected: list[str], upstream: bool) -> set[str]:
@@ -193,6 +212,15 @@ class Session:
     def close(self) -> None:
         if self.ctx.has_worker and self._given_worker is None:
             self.ctx.worker().close()
+
+
+def temp_dirs(project: Project, graph: TaskGraph) -> set[Path]:
+    """Where atomic writes of a build may have left temporary files: beside every target,
+    anywhere in ``.farm/``, and in the migrations folder."""
+    dirs = {t.parent for t in graph.targets} | {project.migrations_dir}
+    for dirpath, _dirnames, _files in os.walk(project.state_dir):
+        dirs.add(Path(dirpath))
+    return dirs
 
 
 def _rel_fast(root: Path, path: Path) -> str | None:

@@ -50,6 +50,16 @@ def _root(args: argparse.Namespace) -> Path:
     return find_root(path)
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-C", "--directory", metavar="DIR", help="run in the project at DIR (default: the current directory)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more detail; tracebacks for unexpected errors")
@@ -108,7 +118,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .check import check
 
     root = _root(args)
-    opts = BuildOptions(tasks=list(args.tasks), jobs=args.jobs, always=args.always)
+    opts = BuildOptions(tasks=list(args.tasks), jobs=args.jobs, always=args.always, lock_timeout_s=args.lock_timeout)
     printer = None if args.json else _Printer(args.verbose)
     if args.check:
         res = check(root, opts, printer)
@@ -265,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build a scratch copy; exit 1 with a diff if committed generated files are stale")
     p.add_argument("--json", action="store_true", help="print a machine-readable report")
     p.add_argument("--always", action="store_true", help="run tasks even when up to date")
+    p.add_argument("--lock-timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="how long to wait for another farm build/watch/doit building this project"
+                        " (default 120; 0: fail at once, exit 1)")
     p.set_defaults(handler=cmd_build)
 
     p = sub.add_parser("list", help="list the tasks of this project")
@@ -303,9 +316,24 @@ def _load_extra_commands() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .secrets import ScrubbingStream
+
     _load_extra_commands()
     parser = build_parser()
     args = parser.parse_args(argv)
+    # every line farm prints (its own, logging's, a library's) goes through a secret mask
+    saved = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, ScrubbingStream):
+        sys.stdout = ScrubbingStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, ScrubbingStream):
+        sys.stderr = ScrubbingStream(sys.stderr)  # type: ignore[assignment]
+    try:
+        return _main(args)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(args: argparse.Namespace) -> int:
     _setup_logging(getattr(args, "verbose", 0))
     try:
         return int(args.handler(args))

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import secrets
 from .errors import ConfigError
 from .runtime.names import canonical_ollama_name
 
@@ -487,6 +488,7 @@ def load_config(root: Path) -> LoadedConfig:
     problems = config.ai.problems()
     if problems:
         raise _semantic_error(problems, source or root / CONFIG_FILE)
+    secrets.remember(config)  # so that nothing farmbuild writes from now on can carry them
     return LoadedConfig(config, root, source, table)
 
 

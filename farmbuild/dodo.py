@@ -46,7 +46,13 @@ def doit_tasks(anchor: str | Path, project: str | Path = ".") -> tuple[dict[str,
         lock.acquire()  # held until this doit process exits
         atexit.register(lock.release)
         ctx = BuildContext(project_)
-        for spec in make_graph(ctx).specs.values():
+        graph = make_graph(ctx)
+        if lock.interrupted:
+            from .build import temp_dirs
+            from .fsutil import sweep_temp_files
+
+            sweep_temp_files(temp_dirs(project_, graph))
+        for spec in graph.specs.values():
             yield spec.to_doit(ctx)
 
     return config, task_farm

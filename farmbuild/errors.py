@@ -11,6 +11,8 @@ Exception tree::
     ├── SchemaError                a model cannot be turned into a schema
     ├── TemplateError              a codegen template failed to render
     ├── OutsideProjectError        a write or delete would land outside the project root
+    ├── SecretInOutputError        a generated file would contain the value of a secret env var
+    ├── WriteError                 a generated file cannot be written (a folder in its place, permissions, disk full)
     ├── LockError                  another farmbuild process holds the project lock
     ├── TaskError                  a task failed for a reason that is not the user's code
     ├── MigrationError             a migration file is invalid or inconsistent (file, operation, what to do)
@@ -113,13 +115,54 @@ class TemplateError(FarmbuildError):
 
 
 class OutsideProjectError(FarmbuildError):
+    """A write or delete would land outside the project (``..``, an absolute path, a symlinked folder)."""
+
     def __init__(self, path: str | Path, root: str | Path, what: str = "write") -> None:
+        import os
+
         self.path = str(path)
         self.root = str(root)
+        # relative to the project, as every message is ("../../etc/x", "apps/web/src/types/x.ts")
+        shown = os.path.relpath(self.path, self.root) if os.path.isabs(self.path) else self.path
+        via = ""
+        if not shown.startswith(".."):  # inside by name, outside once resolved: a symlinked folder
+            via = "; a folder on the way is a symlink that leads out of the project: replace it with a real folder"
         super().__init__(
-            f"refusing to {what} {self.path!s}: it lies outside the project root {self.root!s}"
-            " (a name from a model, route or manifest tried to escape; rename it)"
+            f"refusing to {what} {shown}: it lies outside the project{via}"
+            " (a path from a model, route, manifest or farm.toml must stay inside the project)"
         )
+
+
+class SecretInOutputError(FarmbuildError):
+    """A file farmbuild was about to write contains the value of a secret environment variable."""
+
+    def __init__(self, path: str, variable: str) -> None:
+        self.path = path
+        self.variable = variable
+        super().__init__(
+            f"refusing to write {path}: it would contain the value of the environment variable {variable},"
+            " a secret; find what puts it there (a model default, an example) and read the secret where it is used"
+        )
+
+
+class WriteError(FarmbuildError):
+    """The file system refused a generated file: says which one (project-relative) and what to do."""
+
+    def __init__(self, path: str, exc: OSError) -> None:
+        import errno
+
+        self.path = path
+        self.errno = exc.errno
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        hint = {
+            errno.EISDIR: "a folder is where this generated file goes: move it away and build again",
+            errno.ENOTDIR: "a file is where a folder of generated files goes: move it away and build again",
+            errno.EACCES: "make the folder writable for this user",
+            errno.EPERM: "make the folder writable for this user",
+            errno.ENOSPC: "free some disk space",
+            errno.EROFS: "the file system is read-only",
+        }.get(exc.errno or 0, "the previous version of the file is unchanged")
+        super().__init__(f"cannot write {path}: {reason} ({hint})")
 
 
 class LockError(FarmbuildError):

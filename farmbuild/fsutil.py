@@ -15,29 +15,36 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Callable, TypeVar
 
-T = TypeVar("T")
+from . import secrets
+from .errors import OutsideProjectError, SecretInOutputError, WriteError
 
-from .errors import OutsideProjectError
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
+TEMP_SUFFIX = ".farmtmp"
+
 
 def ensure_inside(root: Path, path: Path, what: str = "write") -> Path:
-    """Return ``path`` resolved, or raise :class:`OutsideProjectError` if it escapes ``root``.
+    """Return ``path`` with its directory resolved, or raise :class:`OutsideProjectError` if it escapes ``root``.
 
-    NUL bytes and paths that climb out (``..``, absolute, through symlinks) are refused.
+    NUL bytes and paths that climb out (``..``, absolute, through a symlinked directory) are
+    refused. The last component is kept as it is: a write replaces it by rename and a delete
+    unlinks it, so a symlink found in a generated file's place is replaced or removed, never
+    written through (and a dangling one is no obstacle).
     """
     text = str(path)
     if "\x00" in text:
         raise OutsideProjectError(text.replace("\x00", "\\x00"), root, what)
     root_r = root.resolve()
     full = path if path.is_absolute() else root_r / path
-    # resolve the parent (which must exist or be created inside root) and keep the name,
-    # so a dangling symlink target name is still checked through its directory
-    resolved = full.resolve()
+    if full.name in ("", ".", ".."):
+        raise OutsideProjectError(full, root_r, what)
+    resolved = full.parent.resolve() / full.name
     try:
         resolved.relative_to(root_r)
     except ValueError:
@@ -59,7 +66,8 @@ def md5_file(path: Path) -> str | None:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".farmtmp", dir=path.parent)
+    # the writer's pid is in the name: a sweep removes only what a dead process left
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -86,18 +94,32 @@ def write_if_changed(root: Path, path: Path, content: str | bytes) -> bool:
     """
     target = ensure_inside(root, path)
     data = content.encode("utf-8") if isinstance(content, str) else content
+    var = secrets.found_in(data)
+    if var is not None:
+        raise SecretInOutputError(_rel(root, target), var)
     try:
-        with open(target, "rb") as fh:
-            if fh.read(len(data) + 1) == data:
-                return False
+        if not target.is_symlink():  # a symlink in a target's place is replaced, whatever it points at
+            with open(target, "rb") as fh:
+                if fh.read(len(data) + 1) == data:
+                    return False
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         pass
-    # re-check the parent after creating it: a symlinked directory on the way must not lead out
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ensure_inside(root, target.parent)
-    _atomic_write(target, data)
+    try:
+        # re-check the parent after creating it: a symlinked directory on the way must not lead out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        ensure_inside(root, target.parent)
+        _atomic_write(target, data)
+    except OSError as exc:
+        raise WriteError(_rel(root, target), exc) from exc
     log.debug("wrote %s", target)
     return True
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def remove_inside(root: Path, path: Path, *, prune_empty_dirs: bool = True) -> bool:
@@ -116,6 +138,42 @@ def remove_inside(root: Path, path: Path, *, prune_empty_dirs: bool = True) -> b
             except OSError:
                 break
             parent = parent.parent
+    return True
+
+
+def sweep_temp_files(directories: Iterable[Path]) -> list[Path]:
+    """Delete the temporary files that killed processes left in ``directories`` (atomic writes
+    name them ``.<name>.<pid>.<random>.farmtmp``; a live process's are never touched, and a
+    target only ever appears by ``os.replace``, so a temporary file is never a target)."""
+    removed: list[Path] = []
+    for d in sorted(set(directories)):
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(TEMP_SUFFIX) and not _writer_alive(name):
+                try:
+                    os.unlink(os.path.join(d, name))
+                    removed.append(Path(d, name))
+                except OSError:
+                    pass
+    return removed
+
+
+def _writer_alive(temp_name: str) -> bool:
+    parts = temp_name[: -len(TEMP_SUFFIX)].split(".")
+    if len(parts) < 4 or not parts[-2].isdigit():
+        return False  # not ours, or from a farmbuild that did not name its pid: nobody finishes it
+    pid = int(parts[-2])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     return True
 
 

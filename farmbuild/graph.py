@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import secrets
 from .errors import FarmbuildError, UserCodeError
 from .project import Project
 from .recovery import Effect, Key, classify
@@ -87,6 +88,10 @@ class BuildContext:
             self.effects.append(eff)
 
     def record(self, spec: TaskSpec, duration_s: float, written: list[str], error: FarmbuildError | None) -> None:
+        if error is not None:
+            # user code may quote a secret in its error (a settings loader echoing its input): every
+            # report, terminal line and overlay message is made from this record
+            secrets.scrub_error(error)
         if isinstance(error, UserCodeError) and getattr(error, "kind", None) == "circular" and error.file:
             cycle = self._cycle_for(error.file)
             if cycle:

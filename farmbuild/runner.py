@@ -9,7 +9,9 @@ broken module does not stop unrelated tasks, and a collecting reporter.
 from __future__ import annotations
 
 import io
+import json
 import logging
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -19,6 +21,7 @@ from doit.cmd_base import TaskLoader2
 from doit.doit_cmd import DoitMain
 from doit.loader import generate_tasks
 
+from .fsutil import write_internal
 from .graph import BuildContext, TaskGraph
 from .report import CollectingReporter
 
@@ -36,24 +39,41 @@ def doit_config(root: Path) -> dict[str, Any]:
     }
 
 
-def db_signature(root: Path) -> tuple[int, int, int] | None:
-    """Size, mtime and inode of the doit DB (None when there is none)."""
+STAMP = Path(".farm") / "cache" / "doit-db.json"
+
+
+def _stamp(path: Path) -> list[int] | None:
     try:
-        st = (root / DB_NAME).stat()
+        st = os.stat(path)
     except OSError:
         return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
+    return [st.st_mtime_ns, st.st_size, st.st_ino]
+
+
+def remember_db(root: Path) -> None:
+    """Record the doit DB as farmbuild just left it (after a build, under the lock): the next
+    :func:`check_db` trusts a DB nobody else has touched since and skips reading it whole."""
+    stamp = _stamp(root / DB_NAME)
+    if stamp is not None:
+        write_internal(root / STAMP, json.dumps(stamp) + "\n")
 
 
 def check_db(root: Path) -> str | None:
     """Set aside a doit DB that is not a readable sqlite database; return a message if so.
 
     A truncated or garbage ``.doit.db`` would otherwise stop every build with doit's error;
-    losing it only costs one full (still incremental-by-content) rebuild.
+    losing it only costs one full (still incremental-by-content) rebuild. A DB exactly as the
+    last farmbuild build left it (:func:`remember_db`) is trusted without being read.
     """
     path = root / DB_NAME
     if not path.exists():
         return None
+    stamp = _stamp(path)
+    try:
+        if stamp is not None and json.loads((root / STAMP).read_text("utf-8")) == stamp:
+            return None
+    except (OSError, ValueError):
+        pass
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
@@ -61,6 +81,11 @@ def check_db(root: Path) -> str | None:
             row = conn.execute("pragma quick_check").fetchone()
             if row and row[0] != "ok":
                 raise sqlite3.DatabaseError(row[0])
+            # doit decodes a task's record only when it checks that task, and a record that is not
+            # a JSON object stops the whole run with a traceback: look at them all now (in C)
+            bad = _bad_records(conn)
+            if bad:
+                raise sqlite3.DatabaseError(f"{bad} task record{'s are' if bad != 1 else ' is'} not doit's")
         finally:
             conn.close()
         return None
@@ -79,6 +104,39 @@ def check_db(root: Path) -> str | None:
         if extra.exists():
             extra.unlink()
     return f"{DB_NAME} was unreadable ({bad}); moved it to {aside.name} and rebuilding from the sources"
+
+
+# What doit reads from a task's record without checking: a file dependency's [mtime, size, md5]
+# (unpacked), the saved values (a dict), the previous dependencies (a list).
+_BAD_ENTRIES = """
+select count(distinct doit.task_id) from doit, json_each(doit.task_data) as e
+ where (e.key like '/%' and (e.type != 'array' or json_array_length(e.value) != 3
+        or json_type(e.value, '$[0]') not in ('integer', 'real')
+        or json_type(e.value, '$[1]') not in ('integer', 'real')
+        or json_type(e.value, '$[2]') != 'text'))
+    or (e.key = '_values_:' and e.type != 'object')
+    or (e.key = 'deps:' and e.type != 'array')
+"""
+
+
+def _bad_records(conn: sqlite3.Connection) -> int:
+    """How many task records doit would choke on (0 when they all look like doit's own)."""
+    try:
+        row = conn.execute("select count(*) from doit where json_valid(task_data) = 0"
+                           " or json_type(task_data) != 'object'").fetchone()
+        if row and row[0]:
+            return int(row[0])
+        row = conn.execute(_BAD_ENTRIES).fetchone()
+        return int(row[0]) if row else 0
+    except sqlite3.OperationalError:  # a SQLite built without JSON functions: records are checked
+        bad = 0  # records are checked for being JSON objects only
+        for (data,) in conn.execute("select task_data from doit"):
+            try:
+                if not isinstance(json.loads(data), dict):
+                    bad += 1
+            except (TypeError, ValueError):
+                bad += 1
+        return bad
 
 
 class _Loader(TaskLoader2):
@@ -148,3 +206,4 @@ def forget(root: Path, task_ids: list[str]) -> None:
             dep.remove(tid)
     finally:
         dep.close()
+    remember_db(root)

@@ -137,11 +137,13 @@ def redact(url: str) -> str:
 def secrets_of(url: str) -> list[str]:
     """Every substring of ``url`` that must never be shown: the URL, its userinfo, the password
     (raw, decoded, re-encoded), and its query (which may carry credentials too)."""
-    out = {url}
     try:
         _scheme, userinfo, _hosts, rest = _split(url)
     except URLProblem:
         return [url]
+    # a URL without credentials (mongodb://127.0.0.1:27017) holds nothing secret: masking it would
+    # only hide where farm applied the migrations
+    out = {url} if userinfo or "?" in rest else set()
     if userinfo:
         out.add(userinfo)
         user, _, password = userinfo.partition(":")

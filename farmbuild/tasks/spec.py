@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from doit.exceptions import TaskFailed
 from doit.tools import config_changed
 
-from ..errors import FarmbuildError
+from .. import secrets
+from ..errors import FarmbuildError, TaskError
 from ..fsutil import ensure_inside, md5_bytes, md5_file, write_if_changed
 
 if TYPE_CHECKING:
@@ -171,6 +172,20 @@ class _TargetsIntact:
         return True
 
 
+def _refuse_secrets(spec: TaskSpec, ctx: "BuildContext", path: Path, data: bytes) -> None:
+    """A generated file must never carry a secret: it is committed, served, shipped to browsers."""
+    var = secrets.found_in(data)
+    if var is None:
+        return
+    source = spec.meta.get("source")  # the user module a task is made from, when there is one
+    origin = f" (made from {source})" if source else ""
+    raise TaskError(
+        f"refusing to write {ctx.project.rel(path)}{origin}: it would contain the value of the"
+        f" environment variable {var}, a secret. A model default, example or docstring reads it at import"
+        " time; read secrets where they are used (in a function or a dependency), never in what the API describes"
+    )
+
+
 def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
     start = time.perf_counter()
     try:
@@ -191,6 +206,7 @@ def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
                     raise FarmbuildError(f"{spec.id} tried to write {ctx.project.rel(path)}, which it does not declare")
                 ensure_inside(ctx.project.root, path)
                 data = content.encode("utf-8") if isinstance(content, str) else content
+                _refuse_secrets(spec, ctx, path, data)
                 if write_if_changed(ctx.project.root, path, data):
                     written.append(ctx.project.rel(path))
                 md5[ctx.project.rel(path)] = md5_bytes(data)

@@ -13,6 +13,9 @@ Guarantees, each one tested:
   edited while its task ran would be recorded as built: the loop stats every hand-written
   input of the build before and after, and when one moved it makes doit forget the tasks
   reading it and looks at the file again.
+- **A burst is two builds.** A branch switch rewrites a thousand files over seconds; the source
+  says when it cut a batch at its cap (the disk is busy). The first such batch is built, the
+  rest wait for the quiet that ends the burst and are built together (:meth:`WatchLoop._hold_burst`).
 - **Never woken by itself.** Generated files are not watched (narrow roots + filter), and
   anything a build writes is remembered in the content tracker, so its event is no change.
 - **Never dies of user error.** A failing task, an invalid farm.toml or a project that stops
@@ -192,8 +195,13 @@ class WatchLoop:
         # another farm build/doit may hold the project lock for long (a cold build): wait for it,
         # however long, rather than give up on a save (Ctrl-C still stops the wait)
         session.lock.timeout_s = float("inf")
+        session.reload_after_wait = False  # what another build changed arrives as file events
         hr = session.project.config.development.hot_reload
-        self.grace_s = max(hr.debounce_ms, 50) / 1000  # how long a deleted file may take to reappear
+        # how long a deleted source may take to reappear before its deletion is built (an editor
+        # that renames the file away and writes the new one slowly: a big file, a network disk).
+        # Deleting a module is rare and deliberate; tearing down its generated files in the
+        # middle of a save is what the user would see (Vite's overlay, a 404 from the backend)
+        self.grace_s = max(hr.debounce_ms / 1000, 1.0)
         self.tracker = ContentTracker()
         self.roots = Roots()
         self._watched: set[Path] = set()  # directories the source watches
@@ -207,8 +215,14 @@ class WatchLoop:
         self._pending: set[Path] = set()
         self._pending_at: float | None = None
         self._retry: set[Path] = set()  # inputs that moved during a build
+        self._disk_busy = False  # the source closed its last batch at the cap: more is coming
+        self._burst_since = 0.0
+        self._burst_taken = 0  # batches taken for a build since the disk became busy
+        # how long later batches of one burst may wait for its end (see _hold_burst)
+        self.burst_hold_s = max(10.0, 10 * hr.max_batch_ms / 1000)
         self._stopping = False
         self._resend = False
+        self._busy = True  # building (or about to): False only while waiting for a batch with none queued
         self.running = threading.Event()
         self.recovery = recovery if recovery is not None else Recovery(Settings.from_config(hr))
         self.restart = restart
@@ -221,15 +235,25 @@ class WatchLoop:
 
     # -- input -----------------------------------------------------------------------
 
-    def submit(self, paths: Iterable[Path]) -> None:
-        """Queue touched paths (thread-safe; any thread, any time, including during a build)."""
+    def submit(self, paths: Iterable[Path], *, busy: bool | None = None) -> None:
+        """Queue touched paths (thread-safe; any thread, any time, including during a build).
+
+        ``busy`` is the source's word on the disk: True when it closed the batch at its cap while
+        changes kept coming (a checkout, a formatter run over the tree), False once it saw a
+        quiet window; None (the loop's own submissions) says nothing. See :meth:`_hold_burst`.
+        """
         paths = {Path(p) for p in paths}
-        if not paths:
-            return
         with self._cv:
-            self._pending |= paths
-            if self._pending_at is None:
-                self._pending_at = self.clock()
+            if busy is not None:
+                if busy and not self._disk_busy:
+                    self._burst_since, self._burst_taken = self.clock(), 0
+                self._disk_busy = busy
+            elif not paths:
+                return
+            if paths:
+                self._pending |= paths
+                if self._pending_at is None:
+                    self._pending_at = self.clock()
             self._cv.notify_all()
 
     def stop(self) -> None:
@@ -243,6 +267,18 @@ class WatchLoop:
         with self._cv:
             self._resend = True
             self._cv.notify_all()
+
+    def wait_settled(self, timeout: float) -> bool:
+        """Block until the loop waits for changes with none queued: every path submitted so far
+        has been built (harnesses: "the saves so far are done"). False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while self._busy or self._pending or self._resend:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cv.wait(remaining)
+        return True
 
     def server_ready(self, name: str) -> None:
         """A supervised server is (back) up (thread-safe): Vite hears the current state, and the
@@ -270,28 +306,58 @@ class WatchLoop:
     def _take(self) -> tuple[set[Path], float | None]:
         paths, at = self._pending, self._pending_at
         self._pending, self._pending_at = set(), None
+        if self._disk_busy and paths:
+            self._burst_taken += 1
         return paths, at
+
+    def _hold_burst(self) -> None:
+        """During a burst (a branch switch: a thousand files over seconds), build once, then wait
+        for its end: the source's cap closes a batch every ``max_batch_ms`` while the disk is busy,
+        and building each of them would mean a build per second against trees that never
+        existed in any commit. The first batch of a burst is built at once (a save is never held
+        back by a quiet window it cannot get), the rest together when the disk goes quiet, or
+        after ``burst_hold_s`` if it never does (a process writing into a watched folder for
+        good). Called with the condition held."""
+        if not (self._disk_busy and self._burst_taken):
+            return
+        deadline = self._burst_since + self.burst_hold_s
+        log.debug("the disk is busy (%d batch(es) so far): waiting for the burst to end", self._burst_taken)
+        while self._disk_busy and not self._stopping and (remaining := deadline - self.clock()) > 0:
+            self._cv.wait(remaining)
+        if self._disk_busy:  # held long enough: build what came, then hold the next ones again
+            self._burst_since = self.clock()
 
     def _next_batch(self) -> tuple[set[Path], float] | object | None:
         while True:
             with self._cv:
+                if not self._pending and not self._resend:
+                    self._busy = False
+                    self._cv.notify_all()
                 while not self._pending and not self._stopping and not self._resend and not self._retry_due():
                     self._cv.wait(self._wait_s())
+                self._busy = True
                 if self._stopping:
                     return None
                 resend, self._resend = self._resend, False
                 if not resend:
                     if not self._pending:
                         return _RETRY  # saves come first; a due retry runs when none is waiting
+                    self._hold_burst()
+                    if self._stopping:
+                        return None
                     paths, at = self._take()
                     break
             self._notify_frontend_state()
             self._flush_decisions()
-        if any(c.kind is ChangeType.DELETED for c in self.tracker.peek(paths)):
+        deleted = [c.path for c in self.tracker.peek(paths) if c.kind is ChangeType.DELETED]
+        if deleted:
             # an atomic save split across batches looks like a deletion: give the file a moment
+            # to reappear (and its event to arrive), no longer
             deadline = self.clock() + self.grace_s
             with self._cv:
                 while not self._stopping and (remaining := deadline - self.clock()) > 0:
+                    if all(p in self._pending and p.exists() for p in deleted):
+                        break
                     self._cv.wait(remaining)
                 more, _ = self._take()
             paths |= more
@@ -328,6 +394,9 @@ class WatchLoop:
                         f"internal error {type(exc).__name__}: {exc} (run with -v for the traceback)")))
         finally:
             self.running.clear()
+            with self._cv:
+                self._busy = False
+                self._cv.notify_all()
             try:
                 self.source.stop()
             except Exception:  # noqa: BLE001 - stopping must not mask the reason we stop

@@ -32,6 +32,7 @@ the undelivered event merged into the next one (:func:`merge_events`; see
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from typing import Any
 
 import httpx
 
+from .. import secrets
 from ..devtoken import HEADER
 from ..recovery import Verdict, classify, classify_status
 from ..report import BuildReport, TaskResult
@@ -124,7 +126,10 @@ class Notifier:
 
     def _post(self, target: _Target, url: str, body: dict[str, Any]) -> Delivery:
         try:
-            res = self.client.post(url, json=body, headers={HEADER: self._token()})
+            # the overlay shows task errors to the browser: no secret may ride along
+            payload = secrets.scrub(json.dumps(body)).encode("utf-8")
+            res = self.client.post(url, content=payload, headers={HEADER: self._token(),
+                                                                  "Content-Type": "application/json"})
         except httpx.TransportError as exc:
             verdict = classify(exc)
             what = "not reachable" if verdict is Verdict.UNREACHABLE else "did not answer"

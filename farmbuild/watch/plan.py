@@ -5,8 +5,8 @@ unit test:
 
 - **Reload** the task list only when the graph's shape may have changed: a file added or
   removed, the config file changed, a Python module's imports changed (its tasks'
-  ``file_dep`` are its transitive local imports), or a migration file changed (the
-  collections it touches decide which ``db:<collection>`` tasks read it). Every other change maps straight through
+  ``file_dep`` are its transitive local imports), a model module declares other document
+  collections (one ``db`` task each), a plugin manifest or a migration was edited. Every other change maps straight through
   the reverse index (file → tasks, plus their dependents).
 - **Lanes.** A save must not wait for work the browser does not need. The tasks whose outputs
   land in the frontend, plus what they consume, form the first lane; the rest (the Python
@@ -82,6 +82,29 @@ def shapes_graph(project: Project, path: Path) -> bool:
     return any(path.is_relative_to(d) for d in (*project.plugin_dirs, project.migrations_dir))
 
 
+def documents_changed(project: Project, graph: TaskGraph, path: Path) -> bool:
+    """Did the document models a model module declares (``class Settings: name = ...``) change?
+    Each collection is a ``db:<collection>`` task: a new one must exist, a dropped one go."""
+    from ..db.files import find_documents
+
+    module = next((m for m in project.models if m.path == path), None)
+    if module is None:
+        return False
+    now = {(d.class_name, d.collection) for d in find_documents([module])[0]}
+    before = {(ref.partition(":")[2], spec.meta.get("collection"))
+              for spec in graph.specs.values() if spec.kind is TaskKind.DB
+              for ref in spec.meta.get("models", ()) if ref.partition(":")[0] == module.name}
+    return now != before
+
+
+def _content_shapes_graph(project: Project, path: Path) -> bool:
+    """Files whose *content* decides which tasks exist or what they read: a plugin's manifest
+    (its components and router), a migration (the collections it touches)."""
+    if path.name == "plugin.json" and any(path.is_relative_to(d) for d in project.plugin_dirs):
+        return True
+    return path.suffix == ".json" and path.is_relative_to(project.migrations_dir)
+
+
 def needs_reload(project: Project, changes: Iterable[FileChange], graph: TaskGraph | None = None) -> bool:
     cfg = config_files(project)
     for c in changes:
@@ -91,10 +114,11 @@ def needs_reload(project: Project, changes: Iterable[FileChange], graph: TaskGra
             if shapes_graph(project, c.path) or (graph is not None and graph.direct([c.path])):
                 return True
             continue
-        if c.path.suffix == ".py" and imports_changed(project, c.path):
+        if c.path.suffix == ".py" and (imports_changed(project, c.path)
+                                       or (graph is not None and documents_changed(project, graph, c.path))):
             return True
-        if c.path.suffix == ".json" and c.path.parent == project.migrations_dir:
-            return True  # which collections a migration touches decides which db tasks read it
+        if _content_shapes_graph(project, c.path):
+            return True
     return False
 
 

@@ -332,11 +332,37 @@ def _arg_schema(tp: Any, mode: str, meta: dict[str, Any]) -> Any:
     return fix(schema)
 
 
+def _complete_models() -> None:
+    """Finish every user model still waiting for a forward reference.
+
+    pydantic completes a model whose annotations name a class defined further down its module
+    (``owner: Customer`` above ``class Customer``) only when something first asks for its schema.
+    FastAPI's route setup does not, and FastAPI's walk over the flat models reads the field
+    annotations as they are, so whether a fragment saw ``Customer`` behind ``Order.owner``
+    depended on whether an earlier job of this warm worker (the schema op) had touched ``Order``:
+    job order leaked into the output (found by tests/hostile, incremental == clean). Completing
+    them all first makes the answer depend on the code alone.
+    """
+    from .server import _is_local
+
+    for name, mod in list(sys.modules.items()):
+        if not _is_local(getattr(mod, "__file__", None)):
+            continue
+        for obj in list(vars(mod).values()):
+            if (isinstance(obj, type) and issubclass(obj, BaseModel) and obj.__module__ == name
+                    and not getattr(obj, "__pydantic_complete__", True)):
+                try:
+                    obj.model_rebuild(raise_errors=False)
+                except Exception:  # noqa: BLE001 - a model pydantic cannot finish fails where it is used
+                    pass
+
+
 def fragment(app: str, module: str | None, route_modules: list[str], key: str, source: str) -> dict[str, Any]:
     """The fragment of route module ``module`` (``None``: the app's other routes + document info)."""
     from fastapi.openapi.utils import get_openapi
 
     the_app = load_app(app)
+    _complete_models()
     routes, webhooks = _select(the_app, module, set(route_modules))
     with _raw_names() as generators:
         doc = get_openapi(
@@ -389,6 +415,7 @@ def occurrences(app: str, names: list[str]) -> dict[str, int]:
     from fastapi.openapi.utils import get_openapi
 
     the_app = load_app(app)
+    _complete_models()
     with _raw_names() as generators:
         get_openapi(title=the_app.title, version=the_app.version, routes=the_app.routes,
                     webhooks=the_app.webhooks.routes,

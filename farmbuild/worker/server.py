@@ -142,8 +142,11 @@ def invalidate(extra_changed: list[str] | None = None) -> list[str]:
                 changed.add(name)
     if not changed:
         return []
-    # reverse edges among loaded local modules (a module depends on its packages too)
-    loaded = {n: e for n, e in STATE.seen.items() if n in sys.modules}
+    # reverse edges among loaded local modules (a module depends on its packages too). Only the
+    # unchanged ones: a changed module is dropped anyway, and its file no longer says what the
+    # loaded version imports (parsing it would also file the new imports under the old md5 in
+    # the cache, so a later save restoring that content would find the wrong importers).
+    loaded = {n: e for n, e in STATE.seen.items() if n in sys.modules and n not in changed}
     rdeps: dict[str, set[str]] = {}
     for name, (path, _, _, md5) in loaded.items():
         deps = set(_imports_of(name, path, md5))

@@ -161,26 +161,6 @@ def test_corrupt_doit_db_is_set_aside(make_project) -> None:  # noqa: ANN001
     conn.close()
 
 
-def test_a_long_lived_session_checks_the_doit_db_only_when_someone_else_changed_it(
-        make_project, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    root = make_project({"apps/api/src/models/a.py": "from pydantic import BaseModel\nclass A(BaseModel):\n    x: int\n"})
-    from farmbuild import runner
-
-    checks: list[Path] = []
-    real = runner.check_db
-    monkeypatch.setattr(runner, "check_db", lambda r: checks.append(r) or real(r))
-    session = Session(root)
-    try:
-        assert session.build().ok and len(checks) == 1
-        assert session.build().ok and len(checks) == 1  # only this session wrote it since
-        (root / ".doit.db").write_bytes(b"garbage, as from a crashed writer" * 50)
-        report = session.build()
-        assert report.ok and len(checks) == 2
-        assert (root / ".doit.db.corrupt-1").exists()
-    finally:
-        session.close()
-
-
 # -- the command line -----------------------------------------------------------------
 
 def test_cli_build_summary_and_json(example_app: Path) -> None:

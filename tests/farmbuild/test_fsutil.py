@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from farmbuild import fsutil
-from farmbuild.errors import OutsideProjectError
+from farmbuild.errors import OutsideProjectError, WriteError
 
 
 def test_writes_creates_parents_and_skips_identical_bytes(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp(tmp_path: Path, monkeypa
         raise OSError("disk full")
 
     monkeypatch.setattr(fsutil.os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(WriteError, match="cannot write out.ts: disk full"):
         fsutil.write_if_changed(tmp_path, target, "new")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.ts"]
@@ -138,3 +138,26 @@ def test_stat_cache_never_serves_a_quick_rewrite(tmp_path: Path) -> None:
     f.write_bytes(b"bbb")  # same size; force the same mtime and (where the clock is coarse) ctime
     os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert cache.get(f, bytes.decode) == "bbb"
+
+
+def test_sweep_removes_only_what_dead_writers_left(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from farmbuild.fsutil import sweep_temp_files
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    names = {
+        f".a.ts.{dead_pid}.abcd1234.farmtmp": False,  # its writer is gone: swept
+        f".a.ts.{os.getpid()}.abcd1234.farmtmp": True,  # ours, being written: kept
+        ".old.ts.abcd1234.farmtmp": False,  # no pid (an older farmbuild): nobody will finish it
+        "a.ts": True,
+        "notes.farmtmp": True,  # not hidden: not one of ours
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    removed = sweep_temp_files([tmp_path, tmp_path / "missing"])
+    assert sorted(p.name for p in removed) == sorted(n for n, keep in names.items() if not keep)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for n, keep in names.items() if keep)

@@ -168,3 +168,25 @@ def test_a_stale_pyc_in_the_users_tree_is_never_used(worker: Worker, api: Path) 
     os.utime(common, ns=(second + 600_000_000, second + 600_000_000))  # saved again at hh:mm:ss.6
     data = schema(worker, "src.models.catalog")
     assert data["defs"]["validation"]["src.models.common:Money"]["properties"]["amount"]["type"] == "string"
+
+
+def test_a_module_saved_back_to_an_earlier_version_still_drops_with_what_it_imports(worker: Worker, api: Path) -> None:
+    # found by tests/hostile (incremental == clean): the importers of a changed module were read
+    # from files on disk but cached under the md5 of the version loaded, so a module saved back
+    # to an earlier content was believed to import what its intermediate version imported
+    models = api / "src/models"
+    v1 = "from pydantic import BaseModel\nfrom .common import Money\n\nclass X(BaseModel):\n    m: Money\n"
+    v2 = "from pydantic import BaseModel\nfrom .z import Z\n\nclass X(BaseModel):\n    z: Z\n"
+    (models / "z.py").write_text("from pydantic import BaseModel\n\nclass Z(BaseModel):\n    n: int\n")
+
+    def save(path: Path, text: str) -> None:
+        path.write_text(text)
+        past = path.stat().st_mtime - 5  # not "written while a job ran": its md5 is recorded
+        os.utime(path, (past, past))
+
+    for text in (v1, v2, v1):
+        save(models / "x.py", text)
+        schema(worker, "src.models.x")
+    save(models / "common.py", "from pydantic import BaseModel\n\nclass Money(BaseModel):\n    cents: int\n")
+    money = schema(worker, "src.models.x")["defs"]["validation"]["src.models.common:Money"]
+    assert list(money["properties"]) == ["cents"]

@@ -204,7 +204,7 @@ def test_farm_build_while_farm_watch_runs(watch: Callable[..., WatchProcess], ma
     try:
         assert other.stderr is not None
         waiting = other.stderr.readline()  # it says who it waits for instead of corrupting state
-        assert "waiting for pid" in waiting and "farm watch" in waiting
+        assert "waiting for farm watch (pid" in waiting and ".farm/lock" in waiting
         gate.write_text("open")
         out, err = other.communicate(timeout=60)
     finally:

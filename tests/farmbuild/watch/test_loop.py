@@ -438,3 +438,38 @@ def test_a_deferred_lane_runs_when_the_waiting_batch_changes_nothing(harness: Ca
     first = h.next_build(mark, lambda e: e.lane == 0)
     follow = h.next_build(mark, lambda e: e.lane == 1 and e.cycle == first.cycle)
     assert "pyclient" in ran_ids(follow)
+
+
+def test_a_burst_is_built_once_at_its_start_and_once_at_its_end(harness: Callable[..., LoopHarness],
+                                                               project: Path) -> None:
+    h = harness(project)
+    a, b = project / MODELS / "a.py", project / MODELS / "b.py"
+    mark = h.mark()
+    a.write_text(model("A", "x: int; first: int = 1"))
+    h.source.emit([a], busy=True)  # the cap cut a batch: the disk is busy; built at once
+    first = h.next_build(mark)
+    assert [c.path for c in first.changes] == [a]
+    b.write_text(model("B", "y: int; second: int = 1"))
+    h.source.emit([b], busy=True)  # later batches of the same burst wait for its end...
+    a.write_text(model("A", "x: int; third: int = 1"))
+    h.source.emit([a], busy=True)
+    h.source.emit([], busy=False)  # ...which the source reports as a quiet window
+    assert h.loop.wait_settled(60)
+    later = [e for e in h.builds(mark) if e.cycle != first.cycle]
+    assert {e.cycle for e in later} == {first.cycle + 1}, h.builds(mark)
+    assert sorted(c.path for c in later[0].changes) == [a, b]
+    assert "third" in fields(project, "a", "A") and "second" in fields(project, "b", "B")
+
+
+def test_a_disk_that_never_goes_quiet_still_gets_builds(harness: Callable[..., LoopHarness], project: Path) -> None:
+    h = harness(project)
+    h.loop.burst_hold_s = 0.2  # a process writing into a watched folder for good
+    a, b = project / MODELS / "a.py", project / MODELS / "b.py"
+    mark = h.mark()
+    a.write_text(model("A", "x: int; first: int = 1"))
+    h.source.emit([a], busy=True)
+    h.next_build(mark)
+    b.write_text(model("B", "y: int; held: int = 1"))
+    h.source.emit([b], busy=True)  # never followed by a quiet window
+    h.next_build(mark, lambda e: [c.path for c in e.changes] == [b])
+    assert "held" in fields(project, "b", "B")

@@ -99,6 +99,27 @@ def test_what_reloads_the_graph(project: Path) -> None:
     assert plan.needs_reload(p, mod(p.migrations_dir / "0001_a_initial.json"))
 
 
+def test_edits_that_change_which_tasks_exist_reload_the_graph(project: Path) -> None:
+    # found by tests/hostile (incremental == clean): a model that became a document got no
+    # db:<collection> task in farm watch, so its first migration was never written
+    from farmbuild.graph import make_graph
+
+    p = discover(project)
+    graph = make_graph(BuildContext(p))
+    a = project / MODELS / "a.py"
+    change = [FileChange(a, ChangeType.MODIFIED)]
+    a.write_text(model("A", "x: int; y: int = 0"))
+    assert not plan.needs_reload(p, change, graph)
+    a.write_text(model("A", "x: int") + "\n    class Settings:\n        name = \"a_things\"\n")
+    assert plan.needs_reload(p, change, graph)  # a new collection: a new db task
+    graph = make_graph(BuildContext(discover(project)))
+    assert "db:a_things" in graph.specs and not plan.needs_reload(p, change, graph)
+    a.write_text(model("A", "x: int") + "\n    class Settings:\n        name = \"other\"\n")
+    assert plan.needs_reload(p, change, graph)  # renamed collection
+    for rel in ("plugins/shop/plugin.json", "apps/api/migrations/0001_a_things_initial.json"):
+        assert plan.needs_reload(p, [FileChange(project / rel, ChangeType.MODIFIED)], graph)
+
+
 def test_type_generation_settings_filter_the_plan(make_project: Callable[..., Path]) -> None:
     root = make_project({f"{MODELS}/a.py": model("A")},
                         farm_toml="[development.hot_reload.type_generation]\ngenerate_on_model_change = false\n")
