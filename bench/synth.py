@@ -58,8 +58,44 @@ class Audit(BaseModel):
 '''
 
 
+def _deps(i: int, rng: random.Random) -> list[int]:
+    return sorted({rng.randrange(i) for _ in range(min(i, 2))}) if i else []
+
+
+def model_deps(n: int, *, seed: int = 7) -> dict[int, list[int]]:
+    """Which earlier model modules each module imports (as :func:`generate` writes them)."""
+    rng = random.Random(seed)
+    return {i: _deps(i, rng) for i in range(n)}
+
+
+def importers(n: int, *, seed: int = 7) -> dict[int, set[int]]:
+    """Model module → the model modules that import it, directly or not."""
+    rdeps: dict[int, set[int]] = {i: set() for i in range(n)}
+    for i, deps in model_deps(n, seed=seed).items():
+        for d in deps:
+            rdeps[d].add(i)
+    out: dict[int, set[int]] = {}
+    for i in range(n):
+        seen: set[int] = set()
+        stack = [i]
+        while stack:
+            for r in rdeps[stack.pop()]:
+                if r not in seen:
+                    seen.add(r)
+                    stack.append(r)
+        out[i] = seen
+    return out
+
+
+def pick_model(n: int, fan_in: int = 4, *, seed: int = 7) -> tuple[int, int]:
+    """The last module that ``fan_in`` others import (transitively), or the nearest count; (index, count)."""
+    counts = {i: len(s) for i, s in importers(n, seed=seed).items()}
+    best = min(counts, key=lambda i: (abs(counts[i] - fan_in), -i))
+    return best, counts[best]
+
+
 def model_module(i: int, rng: random.Random) -> str:
-    deps = sorted({rng.randrange(i) for _ in range(min(i, 2))}) if i else []
+    deps = _deps(i, rng)
     imports = "\n".join(f"from . import m{d:03d}" for d in deps)
     refs = "\n".join(f"    related_{d:03d}: m{d:03d}.Item{d:03d}Ref | None = None" for d in deps)
     return f'''\

@@ -47,10 +47,21 @@ class BuildContext:
         # project-relative target -> md5, of up-to-date tasks whose targets doit found intact in this
         # build: still what farmbuild wrote (a build killed before it noted them must not forget it)
         self.intact: dict[str, str] = {}
+        self._side_written: dict[str, list[str]] = {}
         # every try of a side effect in the current build (Ollama, the backend, MongoDB): the build
         # report carries them, the metrics count them, farm watch schedules retries from them
         self.effects: list[Effect] = []
         self._lock = threading.Lock()
+
+    def note_written(self, task_id: str, path: Path) -> None:
+        """A side-effect task wrote a source file (a migration): it is reported like a target, so
+        ``farm watch`` knows the file's event for its own write and does not rebuild for it."""
+        with self._lock:
+            self._side_written.setdefault(task_id, []).append(self.project.rel(path))
+
+    def take_written(self, task_id: str) -> list[str]:
+        with self._lock:
+            return self._side_written.pop(task_id, [])
 
     def worker(self) -> Worker:
         if self._worker is None:

@@ -55,7 +55,7 @@ class Project:
     def config(self):  # noqa: ANN201 - FarmConfig, kept short for call sites
         return self.loaded.config
 
-    @property
+    @cached_property
     def state_dir(self) -> Path:
         return self.root / STATE_DIR
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ast
 import logging
+import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import MigrationError
-from ..fsutil import md5_bytes
+from ..fsutil import StatCache, md5_bytes
 from ..project import Project, PyModule
 from .operations import Migration, order, parse_migration
 
@@ -81,23 +83,65 @@ def find_documents(models: list[PyModule],
 
 def migration_paths(directory: Path) -> list[Path]:
     """The migration files now on disk (fresh: files written during this build included)."""
-    if not directory.is_dir():
+    return [directory / n for n in migration_names(directory)]
+
+
+# The listing by directory, while the directory's mtime stays what it was: every db task's
+# uptodate check asks (N listings of N files at N collections).
+_NAMES: dict[str, tuple[tuple[int, int], list[str]]] = {}
+RACY_NS = 2_000_000_000
+
+
+def migration_names(directory: Path) -> list[str]:
+    """The names of :func:`migration_paths`, sorted."""
+    try:
+        st = os.stat(directory)
+        sig = (st.st_mtime_ns, st.st_ino)
+        hit = _NAMES.get(str(directory))
+        if hit is not None and hit[0] == sig:
+            return list(hit[1])
+        # scandir: the file type comes with the listing (no stat per file)
+        with os.scandir(directory) as it:
+            names = sorted(e.name for e in it if e.name.endswith(".json") and not e.name.startswith(".") and e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in directory.glob("*.json") if p.is_file() and not p.name.startswith("."))
+    # a file added within the same clock tick as the last change would not move the mtime:
+    # only a listing of a directory that has been quiet for a while is reused
+    if time.time_ns() - sig[0] > RACY_NS:
+        _NAMES[str(directory)] = (sig, names)
+    else:
+        _NAMES.pop(str(directory), None)
+    return list(names)
+
+
+# Parsed migrations by project root, then by file signature: every ``db:<collection>`` task reads
+# the whole history (numbering, replay), which would parse N files N times at N collections.
+_PARSED: dict[Path, StatCache] = {}
 
 
 def read_migration(project: Project, path: Path) -> Migration:
-    rel = project.rel(path)
+    rel = _rel_fast(project, path)
+
+    def parse(data: bytes) -> Migration:
+        try:
+            text = data.decode("utf-8-sig")  # an editor's BOM is not part of the JSON
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise MigrationError(rel, "the file is not UTF-8 text; save it as UTF-8", line=line) from None
+        return parse_migration(text, rel, checksum=md5_bytes(data))
+
     try:
-        data = path.read_bytes()
+        return _PARSED.setdefault(project.root, StatCache()).get(path, parse)
     except OSError as exc:
         raise MigrationError(rel, f"cannot read the file: {exc.strerror}") from None
+
+
+def _rel_fast(project: Project, path: Path) -> str:
+    """``project.rel`` without resolving symlinks when ``path`` is already below the (resolved) root."""
     try:
-        text = data.decode("utf-8-sig")  # an editor's BOM is not part of the JSON
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise MigrationError(rel, "the file is not UTF-8 text; save it as UTF-8", line=line) from None
-    return parse_migration(text, rel, checksum=md5_bytes(data))
+        return path.relative_to(project.root).as_posix() if path.is_absolute() else project.rel(path)
+    except ValueError:
+        return project.rel(path)
 
 
 def load_migrations(project: Project, paths: list[Path] | None = None) -> list[Migration]:

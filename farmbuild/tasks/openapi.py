@@ -19,6 +19,7 @@ with a prefix) — but not the other route modules, so editing one leaves the ot
 from __future__ import annotations
 
 import json
+import weakref
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,15 +74,47 @@ def _walk(project: Project, start: str, barriers: set[str]) -> set[str]:
 
 def fragment_deps(project: Project, module: PyModule | None) -> list[Path]:
     """The files a fragment depends on (see the module docstring)."""
+    return project.graph.files(fragment_modules(project, module))
+
+
+def fragment_modules(project: Project, module: PyModule | None) -> set[str]:
+    """The local modules (dotted names) whose files a fragment depends on."""
+    memo = _memo(project)
+    name = module.name if module is not None else None
+    hit = memo["modules"].get(name)
+    if hit is not None:
+        return hit
     graph = project.graph
-    route_names = {m.name for m in project.routes}
+    route_names = memo["route_names"]
     if module is None:
-        mods = _walk(project, project.app_module(), route_names)
+        mods = frozenset(_walk(project, project.app_module(), route_names))
     else:
         # a route module that imports this one may include its router with a prefix: keep it
-        barriers = {r for r in route_names if r != module.name and module.name not in graph.closure(r)}
-        mods = set(graph.closure(module.name)) | _walk(project, project.app_module(), barriers)
-    return graph.files(mods)
+        barriers = route_names - {module.name} - memo["importing_routes"].get(module.name, frozenset())
+        mods = frozenset(graph.closure(module.name) | _walk(project, project.app_module(), barriers))
+    memo["modules"][name] = mods
+    return mods
+
+
+# Per project (graph made once per discovery): the route names, which route modules import each
+# module, and the answers of fragment_modules (the openapi and client tasks both ask, 2N times).
+_MEMO: "weakref.WeakKeyDictionary[object, dict[str, Any]]" = weakref.WeakKeyDictionary()
+
+
+def _memo(project: Project) -> dict[str, Any]:
+    graph = project.graph
+    memo = _MEMO.get(graph)
+    if memo is None or memo["routes"] != [m.name for m in project.routes]:
+        route_names = frozenset(m.name for m in project.routes)
+        importing: dict[str, set[str]] = {}
+        for r in route_names:
+            for m in graph.closure(r):
+                if m != r:
+                    importing.setdefault(m, set()).add(r)
+        memo = {"routes": [m.name for m in project.routes], "route_names": route_names,
+                "importing_routes": {k: frozenset(v) for k, v in importing.items()}, "modules": {}}
+        _MEMO[graph] = memo
+    return memo
 
 
 def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:

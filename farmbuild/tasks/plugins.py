@@ -114,9 +114,11 @@ def tasks(ctx: "BuildContext") -> Iterator[TaskSpec]:
 
     def generate() -> dict[Path, str]:
         plugins = load_plugins(project.root, project.plugin_dirs)
+        # relative without resolving: a target replaced by a symlink (to be restored) must not
+        # make the generated imports point where the symlink goes
         out = render_plugins([_to_info(p) for p in plugins],
-                             components_index=PurePosixPath(project.rel(index)),
-                             registry=PurePosixPath(project.rel(registry)))
+                             components_index=PurePosixPath(index.relative_to(project.root)),
+                             registry=PurePosixPath(registry.relative_to(project.root)))
         return {project.root / rel: text for rel, text in out.items()}
 
     yield TaskSpec(

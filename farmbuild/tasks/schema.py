@@ -21,8 +21,16 @@ if TYPE_CHECKING:
     from ..graph import BuildContext
 
 
+_PATHS: dict[tuple[Path, str], Path] = {}
+
+
 def schema_path(project: Project, module: PyModule) -> Path:
-    return project.state_dir / "schema" / f"{module.key}.json"
+    # asked ~70 times per module while the graph is made (every client task lists its models)
+    key = (project.root, module.key)
+    hit = _PATHS.get(key)
+    if hit is None:
+        hit = _PATHS[key] = project.state_dir / "schema" / f"{module.key}.json"
+    return hit
 
 
 def dumps(data: object) -> str:

@@ -8,7 +8,9 @@ version, through doit's ``config_changed``) and the content of its targets as la
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -92,7 +94,7 @@ class TaskSpec:
         from ..fingerprint import code_fingerprint
 
         # the task's key includes the config it reads and the generator code (farmbuild version)
-        uptodate: list[Any] = [config_changed(self.config if self.config is not None else code_fingerprint())]
+        uptodate: list[Any] = [_ConfigChanged(self.config if self.config is not None else code_fingerprint())]
         if self.targets and self.verify_targets:
             uptodate.append(_TargetsIntact(ctx.project.root, ctx.intact))
         uptodate.extend(self.uptodate)
@@ -113,8 +115,37 @@ class TaskSpec:
         return d
 
 
+# doit asks ``inspect.signature`` of every uptodate callable of every task on every build (to
+# pass ``task``/``values``); for a callable object that costs more than the check itself at a
+# few thousand tasks. A ``__signature__`` answers it at once.
+UPTODATE_SIGNATURE = inspect.Signature([
+    inspect.Parameter("task", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+    inspect.Parameter("values", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+])
+
+
+class _ConfigChanged(config_changed):
+    __signature__ = UPTODATE_SIGNATURE
+
+
+# A target whose size and mtime are those recorded after the write is not re-hashed, unless its
+# mtime lies this close to the moment it was recorded (a hand edit within the same clock tick
+# would not move the mtime: the "racy" case, as git handles it).
+RACY_NS = 2_000_000_000
+
+
+def _stat_sig(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 class _TargetsIntact:
     """doit uptodate check: every target still holds the bytes this task last wrote."""
+
+    __signature__ = UPTODATE_SIGNATURE
 
     def __init__(self, root: Path, intact: dict[str, str] | None = None) -> None:
         self.root = root
@@ -124,8 +155,20 @@ class _TargetsIntact:
         saved = values.get("md5") if values else None
         if not isinstance(saved, dict):
             return False
+        stats = values.get("stat")
+        if not isinstance(stats, dict):
+            stats = {}
+        at = values.get("at")
         for rel, digest in saved.items():
-            if md5_file(self.root / rel) != digest:
+            path = self.root / rel
+            known = stats.get(rel)
+            if known is not None and isinstance(at, int):
+                now = _stat_sig(path)
+                if now is None:
+                    return False
+                if now == known and at - now[1] > RACY_NS:
+                    continue
+            if md5_file(path) != digest:
                 return False
         if self.intact is not None:
             self.intact.update(saved)
@@ -170,10 +213,12 @@ def _run(spec: TaskSpec, ctx: "BuildContext") -> dict[str, Any] | TaskFailed:
                 if write_if_changed(ctx.project.root, path, data):
                     written.append(ctx.project.rel(path))
                 md5[ctx.project.rel(path)] = md5_bytes(data)
+        written.extend(ctx.take_written(spec.id))
         ctx.record(spec, time.perf_counter() - start, written, None, md5)
-        return {"md5": md5}
+        stats = {rel: sig for rel in md5 if (sig := _stat_sig(ctx.project.root / rel)) is not None}
+        return {"md5": md5, "stat": stats, "at": time.time_ns()}
     except FarmbuildError as exc:
-        ctx.record(spec, time.perf_counter() - start, [], exc)
+        ctx.record(spec, time.perf_counter() - start, ctx.take_written(spec.id), exc)
         return TaskFailed(str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in farmbuild: one line, traceback with -v
         log.debug("%s crashed", spec.id, exc_info=True)

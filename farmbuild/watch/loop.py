@@ -50,6 +50,7 @@ from typing import Any
 from .. import runner
 from ..build import BuildOptions, Session
 from ..errors import ConfigError, FarmbuildError
+from ..graph import TaskGraph
 from ..metrics import effect_metric
 from ..recovery import Action, Decision, Effect, Key, Recovery, Settings, Verdict
 from ..report import BuildReport, TaskResult
@@ -505,6 +506,19 @@ class WatchLoop:
                 return
             self._build(lane, changes, batch_at, i, len(lanes), reloaded=reloaded, retried=retried)
 
+    def _order(self, graph: TaskGraph, tasks: set[str]) -> list[str]:
+        """The order doit is given the lane's tasks in (it runs each one's producers right before it).
+
+        Tasks writing into the frontend first, in graph order (schema, types, types-index, ...,
+        client, hooks): a model's TypeScript lands right after its schema, not after every
+        OpenAPI fragment and client of the batch (Vite picks generated files up from the disk).
+        """
+        root = self.session.project.frontend_root
+        ordered = graph.ordered(tasks)
+        front = [t for t in ordered if any(p.is_relative_to(root) for p in graph.specs[t].targets)]
+        seen = set(front)
+        return front + [t for t in ordered if t not in seen]
+
     def _build(self, tasks: set[str], changes: list[FileChange], batch_at: float, lane: int, lanes: int, *,
                reloaded: bool, retried: bool, recovery: bool = False) -> None:
         session = self.session
@@ -519,7 +533,7 @@ class WatchLoop:
             # and the build deletes the outputs of the tasks that went away
             # a retry runs its tasks even if doit thinks them done (the ai task succeeds with its
             # change left pending): a retry is a try
-            report = session.build(BuildOptions(tasks=sorted(tasks), upstream=False, always=recovery))
+            report = session.build(BuildOptions(tasks=self._order(graph, tasks), upstream=False, always=recovery))
         except FarmbuildError as exc:  # the lock timed out, a corrupt state we could not repair...
             self.deferred |= tasks  # not dropped: they run with the next cycle
             self._emit(ErrorEvent(self.cycle, changes, exc))

@@ -90,6 +90,56 @@ def test_write_internal_is_write_if_changed(tmp_path: Path) -> None:
     assert fsutil.write_internal(p, "{}") is False
 
 
+# -- StatCache ---------------------------------------------------------------------------
+
+def test_stat_cache_reuses_a_value_until_the_file_changes(tmp_path: Path) -> None:
+    from farmbuild.fsutil import StatCache
+
+    f = tmp_path / "m.json"
+    f.write_bytes(b"one")
+    calls: list[bytes] = []
+
+    def compute(data: bytes) -> str:
+        calls.append(data)
+        return data.decode().upper()
+
+    cache = StatCache()
+    # just written: a second write within the same timestamp tick could follow, so not trusted yet
+    assert cache.get(f, compute) == "ONE"
+    assert cache.get(f, compute) == "ONE"
+    assert len(calls) == 2
+    # utime changes ctime to now: the entry is racy until ctime is old too, which a test cannot
+    # fake; so use a cache whose racy window is shorter than the test's pause
+    cache.RACY_FINE_S = cache.RACY_COARSE_S = 0.0
+    assert cache.get(f, compute) == "ONE" and cache.get(f, compute) == "ONE"
+    assert len(calls) == 3
+    f.write_bytes(b"two")  # a new mtime/ctime/size: recomputed
+    assert cache.get(f, compute) == "TWO"
+    assert len(calls) == 4
+    # same size, same mtime (an editor restoring the timestamp): ctime still moves
+    st = f.stat()
+    f.write_bytes(b"six")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.get(f, compute) == "SIX"
+    f.unlink()
+    with pytest.raises(FileNotFoundError):
+        cache.get(f, compute)
+
+
+def test_stat_cache_never_serves_a_quick_rewrite(tmp_path: Path) -> None:
+    """Rewritten within one timestamp tick, same size, mtime put back: the new bytes are read."""
+    from farmbuild.fsutil import StatCache
+
+    f = tmp_path / "m.json"
+    f.write_bytes(b"aaa")
+    cache = StatCache()
+    assert cache.get(f, bytes.decode) == "aaa"
+    st = f.stat()
+    f.write_bytes(b"bbb")  # same size; force the same mtime and (where the clock is coarse) ctime
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert cache.get(f, bytes.decode) == "bbb"
+
+
 def test_sweep_removes_only_what_dead_writers_left(tmp_path: Path) -> None:
     import os
     import subprocess

@@ -90,12 +90,10 @@ def test_editing_one_router_reruns_only_its_tasks(example_app: Path) -> None:
         "    size: int = Query(default=20, ge=1, le=100),\n    organic_only: bool = False,\n) -> Page[Product]:"))
     report = build(example_app)
     assert not failed(report)
-    assert ran(report) == {
-        "openapi:catalog", "openapi-json", "client:catalog", "hooks:catalog", "client-index", "hooks-index",
-        "pyclient",
-    }
-    # every other route module's tasks are up to date
+    assert ran(report) == {"openapi:catalog", "openapi-json", "client:catalog", "hooks:catalog", "pyclient"}
+    # every other route module's tasks are up to date, and so are the indexes: no name changed
     others = {r.id for r in report.results if r.status == "up-to-date"}
+    assert {"client-index", "hooks-index"} <= others
     for key in ("orders", "customers", "reviews", "assistant", "_app"):
         assert {f"openapi:{key}", f"client:{key}", f"hooks:{key}"} <= others
     client = (example_app / "apps/web/src/services/api/catalog.ts").read_text()
@@ -174,3 +172,21 @@ def test_comment_in_a_router_stops_at_its_fragment(example_app: Path) -> None:
     assert not failed(report)
     assert ran(report) == {"openapi:orders", "openapi-json"}
     assert not any(r.written for r in report.results)
+
+
+def test_a_new_endpoint_reaches_the_indexes(example_app: Path) -> None:
+    """The indexes read per-module name summaries: a new name reruns them, equal to a clean build."""
+    build(example_app)
+    orders = example_app / "apps/api/src/routes/orders.py"
+    orders.write_text(orders.read_text() + '\n\n@router.get("/orders-count")\ndef count_orders() -> int:\n    return 0\n')
+    report = build(example_app)
+    assert not failed(report)
+    assert {"client:orders", "hooks:orders", "client-index", "hooks-index"} <= ran(report)
+    web = example_app / "apps/web/src"
+    client_index, hooks_index = (web / "services/api.ts").read_text(), (web / "hooks/api.ts").read_text()
+    assert "countOrders" in client_index and "useCountOrders" in hooks_index
+    shutil.rmtree(example_app / ".farm")
+    for db in example_app.glob(".doit.db*"):
+        db.unlink()
+    assert not failed(build(example_app))
+    assert (web / "services/api.ts").read_text() == client_index and (web / "hooks/api.ts").read_text() == hooks_index

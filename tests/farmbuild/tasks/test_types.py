@@ -116,6 +116,31 @@ def test_a_model_edit_rewrites_only_its_module_file(example_app: Path) -> None:
     text = (example_app / TYPES / "models/catalog.ts").read_text("utf-8")
     assert "  content_type: string;\n  credit: string | null;\n}" in text
     assert "ProductImageInput" not in text  # a required field: still no input variant
+    # no module's names changed: the index is up to date without being rendered
+    assert "types-index" not in ran(report)
+
+
+def test_the_index_follows_the_names_a_module_exports(make_project) -> None:  # noqa: ANN001
+    shop = "apps/api/src/models/shop.py"
+    base = "from pydantic import BaseModel\n\n\nclass Cart(BaseModel):\n    n: int\n"
+    root = make_project({shop: base, "apps/api/src/models/user.py": base.replace("Cart", "User")})
+    assert _build(root).ok
+    index = root / TYPES / "models/index.ts"
+    (root / shop).write_text(base + "\n\nclass Coupon(BaseModel):\n    code: str\n", encoding="utf-8")
+    report = _build(root)
+    assert "types-index" in ran(report)
+    assert "type Coupon" in index.read_text("utf-8")
+    (root / shop).write_text(base.replace("n: int", "n: int = 1"), encoding="utf-8")  # Coupon gone, CartInput new
+    report = _build(root)
+    text = index.read_text("utf-8")
+    assert "types-index" in ran(report) and "Coupon" not in text and "type CartInput" in text
+    # what the incremental build wrote is what a clean build writes
+    shutil.rmtree(root / ".farm")
+    for db in root.glob(".doit.db*"):
+        db.unlink()
+    index.unlink()
+    assert _build(root).ok
+    assert index.read_text("utf-8") == text
 
 
 def test_an_input_name_clash_fails_the_task_with_file_and_line(make_project) -> None:  # noqa: ANN001

@@ -395,11 +395,13 @@ def test_saves_made_while_the_project_does_not_load_are_built_after_the_fix(
 def test_a_missing_intermediate_is_rebuilt_even_outside_the_selection(harness: Callable[..., LoopHarness],
                                                                       project: Path) -> None:
     h = harness(project)
-    (project / ".farm/schema/b.json").unlink()  # not a watched file: nothing reports it
+    # the index reads every module's export summary; b's is gone (not a watched file: nothing
+    # reports it), and types:b is not among the tasks the save of a.py affects
+    (project / ".farm/types/b.exports.json").unlink()
     event = h.next_build(h.edit(project / MODELS / "a.py", model("A", "x: int; q: int = 0")))
     assert not failed_ids(event) and not event.report.errors
-    assert "schema:b" in ran_ids(event) and "types-index" in ran_ids(event)
-    assert (project / ".farm/schema/b.json").exists()
+    assert "types:b" in ran_ids(event) and "types-index" in ran_ids(event)
+    assert (project / ".farm/types/b.exports.json").exists()
 
 
 def test_only_what_a_save_affects_is_checked(harness: Callable[..., LoopHarness], project: Path) -> None:

@@ -95,6 +95,8 @@ def test_what_reloads_the_graph(project: Path) -> None:
     assert not plan.needs_reload(p, [FileChange(project / "apps/api/src/README.md", ChangeType.ADDED)])
     assert plan.needs_reload(p, [FileChange(project / "plugins/shop/plugin.json", ChangeType.ADDED)])
     assert plan.needs_reload(p, [FileChange(project / "apps/api/migrations/0002.json", ChangeType.DELETED)])
+    # an edited migration may touch other collections now: their db tasks must read it
+    assert plan.needs_reload(p, mod(p.migrations_dir / "0001_a_initial.json"))
 
 
 def test_edits_that_change_which_tasks_exist_reload_the_graph(project: Path) -> None:

@@ -133,3 +133,22 @@ def test_a_directory_a_build_creates_is_watched_after_it(harness: Callable[..., 
     manual = migrations / "0002_manual.json"
     manual.write_text('{"by": "hand"}')  # only a watch on migrations/ can report this
     wait_until(lambda: h.loop.tracker.hashes.get(manual) == digest(b'{"by": "hand"}'))
+
+
+def test_a_migration_the_build_writes_does_not_trigger_a_build(harness: Callable[..., LoopHarness],
+                                                               make_project: Callable[..., Path]) -> None:
+    """The db task writes migrations as a side effect (they are sources, not targets): the loop
+    still knows them for its own writes, so they neither reload the graph nor start a build."""
+    doc = "from pydantic import BaseModel\n\n\nclass Item(BaseModel):\n    {fields}\n\n    class Settings:\n        name = \"items\"\n"
+    root = make_project({f"{MODELS}/item.py": doc.format(fields="x: int"), f"{MODELS}/b.py": model("B")})
+    migrations = root / "apps/api/migrations"
+    h = harness(root, source=watcher())
+    assert [p.name for p in migrations.glob("*.json")] == ["0001_items_initial.json"]
+    mark = h.mark()
+    (root / MODELS / "item.py").write_text(doc.format(fields="x: int\n    y: int = 0"))
+    first = h.next_build(mark, lambda e: any(r.startswith("apps/api/migrations/0002_") for r in e.written))
+    (root / MODELS / "b.py").write_text(model("B", "x: int; z: int = 0"))  # sentinel
+    sentinel = h.next_build(mark, lambda e: e.cycle > first.cycle)
+    assert [c.path.name for c in sentinel.changes] == ["b.py"]
+    assert {e.cycle for e in h.builds(mark)} == {first.cycle, sentinel.cycle}
+    assert not any(e.reloaded for e in h.builds(mark))
